@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pulumi
@@ -441,3 +442,16 @@ def test_compute_settings_and_iso_durations() -> None:
     assert (c.min_nodes, c.max_nodes, c.vm_priority) == (0, 4, "Dedicated")
     assert c.node_idle_time_before_scale_down == "PT300S"
     assert s.compute_instances[0].idle_time_before_shutdown == "PT45M"
+
+
+def test_readme_documents_every_setting_and_only_real_ones() -> None:
+    from infra.offline import REPO_ROOT
+    from infra.settings import setting_keys
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("\n## Settings", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([^`]+)` \|", section, flags=re.M))
+    known = set(setting_keys())
+    leaves = {k for k in known if not any(o.startswith((f"{k}.", f"{k}[")) for o in known)}
+    assert leaves - documented == set(), "settings missing from the README"
+    assert documented - known == set(), "README documents settings that do not exist"

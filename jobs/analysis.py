@@ -301,23 +301,23 @@ def _prepare(
     rules = prepare.generic_rules(plan.time_column, plan.numeric_columns)
     if plan.taxi:
         rules += prepare.taxi_rules()
-    count = dask.delayed(prepare.count_invalid, pure=True)
-    counts = dask.compute(*[count(part, rules) for part in frame.to_delayed()])
-    total = sum(counts[1:], start=counts[0])
     target = staging.child(PREPARED_FOLDER)
-    if options.write_prepared:
-        # Each partition writes its own files per year/month: no shuffle.
-        meta = prepare.prepare_partition(frame._meta, rules, plan.time_column, plan.taxi)
-        cleaned = frame.map_partitions(
-            prepare.prepare_partition, rules, plan.time_column, plan.taxi, meta=meta
-        )
-        cleaned.to_parquet(
-            target.url,
-            partition_on=list(prepare.partition_columns(plan.time_column, plan.taxi)),
-            storage_options=target.storage_options,
-            write_index=False,
-            write_metadata_file=False,
-        )
+    write = dask.delayed(prepare.write_prepared_partition, pure=True)
+    counts = dask.compute(
+        *[
+            write(
+                part,
+                rules,
+                plan.time_column,
+                plan.taxi,
+                target.url if options.write_prepared else None,
+                target.storage_options,
+                index,
+            )
+            for index, part in enumerate(frame.to_delayed())
+        ]
+    )
+    total = sum(counts[1:], start=counts[0])
     dropped_by = {rule.name: int(total[rule.name]) for rule in rules}
     return {
         "rowsIn": int(total["rowsIn"]),

@@ -256,6 +256,7 @@ def _run(args: argparse.Namespace) -> int:
     from distributed import Client, LocalCluster
 
     from jobs.analysis import check, execute
+    from jobs.frames import warm_up_workers
 
     options = _analysis_options(args)
     if args.mpi:
@@ -267,7 +268,8 @@ def _run(args: argparse.Namespace) -> int:
     else:
         run = check(args.input, args.output, options)  # before starting any cluster
         if args.scheduler:
-            with Client(args.scheduler):
+            with Client(args.scheduler) as client:
+                warm_up_workers(client)
                 summary = execute(run)
         else:
             with (
@@ -279,6 +281,7 @@ def _run(args: argparse.Namespace) -> int:
                 Client(cluster) as client,
             ):
                 log.info("local Dask cluster; dashboard %s", client.dashboard_link)
+                warm_up_workers(client)
                 summary = execute(run)
     _print_summary(summary)
     return EXIT_OK

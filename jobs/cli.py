@@ -1,0 +1,342 @@
+"""`python -m jobs`: make sample data, run the analysis, submit it to Azure ML.
+
+Exit codes: 0 success; 1 unexpected error (a bug: traceback printed); 2 bad command line;
+3 invalid input (stack outputs file, flag value, dataset, column, output folder);
+4 storage unreachable; 5 the Azure ML job did not complete (`submit --wait`).
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from collections.abc import Sequence
+from typing import Any
+
+from jobs.errors import EXIT_OK, JobsError
+
+EPILOG = (
+    "exit codes: 0 success, 1 unexpected error, 2 bad command line, 3 invalid input, "
+    "4 storage unreachable, 5 Azure ML job did not complete"
+)
+log = logging.getLogger("jobs")
+
+
+def _column_list(text: str) -> tuple[str, ...]:
+    columns = tuple(part.strip() for part in text.split(",") if part.strip())
+    if not columns:
+        raise argparse.ArgumentTypeError("expected comma-separated column names")
+    return columns
+
+
+def _positive(text: str) -> int:
+    try:
+        value = int(text.replace("_", ""))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected 1 or more, got {value}")
+    return value
+
+
+def _year_month(text: str) -> tuple[int, int]:
+    try:
+        year, month = (int(part) for part in text.split("-"))
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM, got {text!r}") from None
+    if not 1 <= month <= 12 or not 1900 <= year <= 2200:
+        raise argparse.ArgumentTypeError(f"expected YYYY-MM, got {text!r}")
+    return year, month
+
+
+def _analysis_flags() -> argparse.ArgumentParser:
+    flags = argparse.ArgumentParser(add_help=False)
+    group = flags.add_argument_group("analysis")
+    group.add_argument(
+        "--time-column",
+        default="tpepPickupDateTime",
+        help="timestamp column for the daily averages (default: %(default)s)",
+    )
+    group.add_argument(
+        "--numeric-columns",
+        type=_column_list,
+        metavar="A,B,...",
+        help="columns to describe and average (default: every integer and float column)",
+    )
+    group.add_argument(
+        "--keep-columns",
+        type=_column_list,
+        default=(),
+        metavar="A,B,...",
+        help="other columns to carry into the prepared dataset (default: none)",
+    )
+    group.add_argument(
+        "--sketch-size",
+        type=_positive,
+        default=1000,
+        help="quantile sketch points per partition; rank error <= rows/N + partitions "
+        "(default: %(default)s)",
+    )
+    group.add_argument(
+        "--no-prepared",
+        action="store_true",
+        help="skip writing the prepared dataset (the counts are still reported)",
+    )
+    return flags
+
+
+def _cluster_flags() -> argparse.ArgumentParser:
+    flags = argparse.ArgumentParser(add_help=False)
+    group = flags.add_argument_group("Dask workers")
+    group.add_argument(
+        "--threads-per-worker",
+        type=_positive,
+        default=1,
+        help="threads in each worker process (default: %(default)s)",
+    )
+    group.add_argument(
+        "--memory-limit",
+        default="auto",
+        help="memory per worker, e.g. 4GiB, or 'auto' for an even share (default: %(default)s)",
+    )
+    return flags
+
+
+def build_parser() -> argparse.ArgumentParser:
+    """The `python -m jobs` parser with its three subcommands."""
+    parser = argparse.ArgumentParser(
+        prog="python -m jobs",
+        description="Dask analysis of a parquet dataset: locally, under MPI, or on Azure ML.",
+        epilog=EPILOG,
+    )
+    parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    sample = commands.add_parser(
+        "sample-data",
+        help="write a deterministic NYC-taxi-like parquet dataset",
+        description="Write yellow-taxi-like trips as parquet partitioned puYear=/puMonth=, "
+        "to a folder or an abfs(s):// URL.",
+        epilog=EPILOG,
+    )
+    sample.add_argument("--output", required=True, help="folder or abfs(s):// URL to write")
+    sample.add_argument(
+        "--rows", type=_positive, default=1_000_000, help="rows (default: %(default)s)"
+    )
+    sample.add_argument(
+        "--start",
+        type=_year_month,
+        default=(2024, 1),
+        metavar="YYYY-MM",
+        help="first month (default: 2024-01)",
+    )
+    sample.add_argument("--months", type=_positive, default=3, help="months (default: %(default)s)")
+    sample.add_argument(
+        "--seed", type=int, default=20240101, help="random seed (default: %(default)s)"
+    )
+    sample.add_argument(
+        "--rows-per-file",
+        type=_positive,
+        default=1_000_000,
+        help="largest file, in rows (default: %(default)s)",
+    )
+    sample.add_argument("--overwrite", action="store_true", help="replace existing content")
+    sample.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+    run = commands.add_parser(
+        "run",
+        help="run the analysis on a local Dask cluster, a running scheduler, or under MPI",
+        description="Analyse a parquet dataset and commit the report (summary.json, "
+        "describe.csv, daily_means.csv/.png, prepared/) to --output.",
+        parents=[_analysis_flags(), _cluster_flags()],
+        epilog=EPILOG,
+    )
+    run.add_argument("--input", required=True, help="dataset: folder, abfs(s):// or azureml:// URI")
+    run.add_argument("--output", required=True, help="report folder or abfs(s):// URL")
+    run.add_argument("--overwrite", action="store_true", help="replace the report folder's content")
+    where = run.add_mutually_exclusive_group()
+    where.add_argument(
+        "--scheduler", metavar="ADDRESS", help="use a running Dask scheduler, e.g. tcp://host:8786"
+    )
+    where.add_argument(
+        "--mpi",
+        action="store_true",
+        help="start Dask with dask-mpi (under mpirun, or on Azure ML)",
+    )
+    run.add_argument(
+        "--workers",
+        type=_positive,
+        default=2,
+        help="local cluster worker processes (default: %(default)s)",
+    )
+
+    submit = commands.add_parser(
+        "submit",
+        help="submit the analysis as an Azure ML MPI command job on the stack's compute cluster",
+        description="Build the command job from the stack outputs and submit it, or print "
+        "its YAML with --dry-run. Signs in with DefaultAzureCredential.",
+        parents=[_analysis_flags()],
+        epilog=EPILOG,
+    )
+    stack = submit.add_argument_group("stack outputs")
+    stack.add_argument("--stack", help="stack name for `pulumi stack output --json`")
+    stack.add_argument("--outputs", metavar="FILE.json", help="saved `pulumi stack output --json`")
+    data = submit.add_argument_group("data")
+    data.add_argument("--input", required=True, help="dataset folder inside the datastore")
+    data.add_argument("--datastore", help="datastore of the input (default: the stack's first)")
+    data.add_argument(
+        "--input-mode",
+        choices=("ro_mount", "direct"),
+        default="ro_mount",
+        help="mount the input read-only, or pass its URI for adlfs (default: %(default)s)",
+    )
+    data.add_argument("--output-datastore", help="datastore for the report (default: the input's)")
+    data.add_argument(
+        "--output-path", help="report folder inside that datastore (default: reports/<job name>)"
+    )
+    cluster = submit.add_argument_group("compute")
+    cluster.add_argument("--compute", help="compute cluster (default: the stack's first)")
+    cluster.add_argument(
+        "--instance-count", type=_positive, default=2, help="nodes (default: %(default)s)"
+    )
+    cluster.add_argument(
+        "--processes-per-instance",
+        type=_positive,
+        default=4,
+        help="MPI processes per node (default: %(default)s)",
+    )
+    cluster.add_argument(
+        "--threads-per-worker",
+        type=_positive,
+        default=1,
+        help="threads in each worker process (default: %(default)s)",
+    )
+    job = submit.add_argument_group("job")
+    job.add_argument(
+        "--experiment", default="dask-analysis", help="experiment (default: %(default)s)"
+    )
+    job.add_argument("--job-name", help="job name (default: dask-analysis-<UTC time>-<random>)")
+    job.add_argument("--dry-run", action="store_true", help="print the job YAML; submit nothing")
+    job.add_argument("--wait", action="store_true", help="stream the job's logs until it ends")
+    return parser
+
+
+def _analysis_options(args: argparse.Namespace) -> Any:
+    from jobs.analysis import AnalysisOptions
+
+    return AnalysisOptions(
+        time_column=args.time_column,
+        numeric_columns=args.numeric_columns,
+        keep_columns=tuple(args.keep_columns),
+        sketch_size=args.sketch_size,
+        write_prepared=not args.no_prepared,
+        overwrite=getattr(args, "overwrite", False),
+    )
+
+
+def _sample_data(args: argparse.Namespace) -> int:
+    from jobs.data import resolve
+    from jobs.sample import SampleSpec, write_sample
+
+    spec = SampleSpec(
+        rows=args.rows,
+        start_year=args.start[0],
+        start_month=args.start[1],
+        months=args.months,
+        seed=args.seed,
+        rows_per_file=args.rows_per_file,
+    )
+    location = resolve(args.output)
+    files = write_sample(location, spec, overwrite=args.overwrite, progress=not args.no_progress)
+    print(f"wrote {args.rows:,} rows in {len(files)} files under {location}")
+    return EXIT_OK
+
+
+def _run(args: argparse.Namespace) -> int:
+    from distributed import Client, LocalCluster
+
+    from jobs.analysis import check, execute
+    from jobs.frames import warm_up_workers
+
+    options = _analysis_options(args)
+    if args.mpi:
+        from jobs.entry import start_mpi_cluster
+
+        # Every rank runs this command; only rank 1 (the client) returns from here.
+        start_mpi_cluster(args.threads_per_worker, args.memory_limit)
+        summary = execute(check(args.input, args.output, options))
+    else:
+        run = check(args.input, args.output, options)  # before starting any cluster
+        if args.scheduler:
+            with Client(args.scheduler) as client:
+                warm_up_workers(client)
+                summary = execute(run)
+        else:
+            with (
+                LocalCluster(
+                    n_workers=args.workers,
+                    threads_per_worker=args.threads_per_worker,
+                    memory_limit=args.memory_limit,
+                ) as cluster,
+                Client(cluster) as client,
+            ):
+                log.info("local Dask cluster; dashboard %s", client.dashboard_link)
+                warm_up_workers(client)
+                summary = execute(run)
+    _print_summary(summary)
+    return EXIT_OK
+
+
+def _print_summary(summary: dict[str, Any]) -> None:
+    prepared = summary["prepared"]
+    timings = ", ".join(f"{k} {v:.2f}s" for k, v in summary["timings"].items())
+    print(
+        f"{summary['rows']:,} rows in {summary['files']} files; "
+        f"{prepared['rowsDropped']:,} invalid rows dropped, {prepared['rowsOut']:,} prepared\n"
+        f"stages: {timings}\n"
+        f"summary: {summary['output'].rstrip('/')}/summary.json\n"
+        f"plot:    {summary['output'].rstrip('/')}/daily_means.png",
+        flush=True,
+    )
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from jobs import submit
+    from jobs.stack import read_stack
+
+    stack = read_stack(args.stack, args.outputs)
+    settings = submit.JobSettings(
+        input_path=args.input,
+        input_mode=args.input_mode,
+        datastore=args.datastore,
+        output_datastore=args.output_datastore,
+        output_path=args.output_path,
+        compute=args.compute,
+        instance_count=args.instance_count,
+        processes_per_instance=args.processes_per_instance,
+        worker_threads=args.threads_per_worker,
+        experiment=args.experiment,
+        job_name=args.job_name,
+    )
+    options = _analysis_options(args)
+    if args.dry_run:
+        submit.print_dry_run(stack, settings, options)
+    else:
+        submit.submit(stack, settings, options, wait=args.wait)
+    return EXIT_OK
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run one subcommand; return the process exit code."""
+    args = build_parser().parse_args(argv)
+    # Our stages at INFO; Dask's own chatter only from WARNING up.
+    logging.basicConfig(
+        level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    logging.getLogger("jobs").setLevel(logging.WARNING if args.quiet else logging.INFO)
+    handlers = {"sample-data": _sample_data, "run": _run, "submit": _submit}
+    try:
+        return handlers[args.command](args)
+    except JobsError as error:
+        print(f"error: {error}", file=sys.stderr)
+        return error.exit_code

@@ -1,0 +1,313 @@
+"""Where datasets and reports live: local folders, the data lake over `abfs(s)://`, and Azure
+ML inputs, plus the staged output folder that is committed only when a run succeeds.
+
+Credentials for `abfs(s)://` come from the environment, never from flags:
+`AZURE_STORAGE_CONNECTION_STRING` if set (Azurite, or an account key), otherwise
+`DefaultAzureCredential` through adlfs, which is a managed identity on Azure ML compute
+(`AZURE_CLIENT_ID` selects the compute cluster's user-assigned identity) and `az login`
+on a laptop.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import socket
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+
+import fsspec
+
+from jobs.errors import InvalidInputError, StorageUnreachableError
+
+# Set by `submit` on the job: datastore name -> abfss:// URL of its filesystem, so that an
+# `azureml://datastores/<name>/paths/<path>` input in `direct` mode resolves to the data lake.
+DATASTORE_URLS_ENV = "JOBS_DATASTORE_URLS"
+CONNECTION_STRING_ENV = "AZURE_STORAGE_CONNECTION_STRING"
+
+_AZUREML_URI = re.compile(
+    r"^azureml://(?:subscriptions/[^/]+/resource[gG]roups/[^/]+/workspaces/[^/]+/)?"
+    r"datastores/(?P<datastore>[^/]+)/paths/(?P<path>.*)$"
+)
+_HTTPS_STORAGE_URL = re.compile(
+    r"^https://(?P<account>[^./]+)\.(?:blob|dfs)\.core\.windows\.net/(?P<container>[^/]+)/?(?P<path>.*)$"
+)
+_ABFS_URL = re.compile(
+    r"^(?P<scheme>abfss?)://(?P<container>[^/@]+)(?:@(?P<account>[^./]+)\.(?:dfs|blob)\.core\.windows\.net)?/?(?P<path>.*)$"
+)
+
+
+@dataclass(frozen=True)
+class Location:
+    """A folder of data: a local path or an `abfs(s)://` URL, and how to open it."""
+
+    url: str
+    storage_options: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+    @property
+    def is_local(self) -> bool:
+        """True for a folder on this machine's file system (including Azure ML mounts)."""
+        return "://" not in self.url
+
+    def filesystem(self) -> tuple[fsspec.AbstractFileSystem, str]:
+        """The fsspec file system for this location and the path inside it."""
+        fs, path = fsspec.core.url_to_fs(self.url, **self.storage_options)
+        return fs, path
+
+    def child(self, *parts: str) -> Location:
+        """A location below this one."""
+        return Location("/".join([self.url.rstrip("/"), *parts]), self.storage_options)
+
+    def __str__(self) -> str:
+        return self.url
+
+
+def _datastore_urls_from_env() -> dict[str, str]:
+    raw = os.environ.get(DATASTORE_URLS_ENV)
+    if not raw:
+        return {}
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as error:
+        raise InvalidInputError(f"{DATASTORE_URLS_ENV} is not JSON ({error})") from None
+    if not isinstance(value, dict):
+        raise InvalidInputError(f"{DATASTORE_URLS_ENV} must be a JSON object name -> URL")
+    return {str(k): str(v) for k, v in value.items()}
+
+
+def _abfs_options(account: str | None, source: str) -> dict[str, Any]:
+    connection_string = os.environ.get(CONNECTION_STRING_ENV)
+    if connection_string:
+        return {"connection_string": connection_string}
+    account = account or os.environ.get("AZURE_STORAGE_ACCOUNT_NAME")
+    if not account:
+        raise InvalidInputError(
+            f"{source}: no storage account; use abfss://<filesystem>@<account>.dfs.core."
+            f"windows.net/<path>, or set {CONNECTION_STRING_ENV} or AZURE_STORAGE_ACCOUNT_NAME"
+        )
+    # adlfs builds a DefaultAzureCredential when it gets an account and no secret.
+    return {"account_name": account, "anon": False}
+
+
+def resolve(text: str, datastore_urls: Mapping[str, str] | None = None) -> Location:
+    """Turn what a user or Azure ML passes (path, URL, datastore URI) into a `Location`.
+
+    Accepted: a local path (or `file://`), `abfs://` and `abfss://` URLs, `https://` blob or
+    dfs URLs of a storage account, and `azureml://datastores/<name>/paths/<path>` for the
+    identity-based datastores of the stack (an Azure ML `direct` input).
+    """
+    text = text.strip()
+    if not text:
+        raise InvalidInputError("empty location; give a folder path or an abfs(s):// URL")
+    match = _AZUREML_URI.match(text)
+    if match:
+        urls = dict(datastore_urls or {}) or _datastore_urls_from_env()
+        datastore = match["datastore"]
+        if datastore not in urls:
+            known = ", ".join(sorted(urls)) or f"none ({DATASTORE_URLS_ENV} is not set)"
+            raise InvalidInputError(
+                f"{text}: datastore {datastore!r} has no known data lake URL; known: {known}"
+            )
+        return resolve(urls[datastore].rstrip("/") + "/" + match["path"])
+    match = _HTTPS_STORAGE_URL.match(text)
+    if match:
+        url = (
+            f"abfss://{match['container']}@{match['account']}.dfs.core.windows.net/{match['path']}"
+        )
+        return resolve(url)
+    match = _ABFS_URL.match(text)
+    if match:
+        options = _abfs_options(match["account"], text)
+        return Location(text.rstrip("/"), options)
+    if text.startswith("file://"):
+        text = text[len("file://") :]
+    elif "://" in text:
+        raise InvalidInputError(
+            f"{text}: unsupported location; use a local path, abfs(s)://, https://<account>."
+            "blob|dfs.core.windows.net/..., or azureml://datastores/<name>/paths/<path>"
+        )
+    return Location(str(Path(text).expanduser().resolve()))
+
+
+def blob_endpoint(location: Location) -> tuple[str, int] | None:
+    """Host and port of the blob endpoint behind an `abfs(s)://` location (None if local)."""
+    if location.is_local:
+        return None
+    options = location.storage_options
+    if "connection_string" in options:
+        parts = dict(
+            part.split("=", 1) for part in options["connection_string"].split(";") if "=" in part
+        )
+        if "BlobEndpoint" in parts:
+            url = urlsplit(parts["BlobEndpoint"])
+            return url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+        suffix = parts.get("EndpointSuffix", "core.windows.net")
+        return f"{parts.get('AccountName', '')}.blob.{suffix}", 443
+    return f"{options.get('account_name', '')}.blob.core.windows.net", 443
+
+
+def check_reachable(location: Location) -> tuple[fsspec.AbstractFileSystem, str]:
+    """Open the file system and make one call, so an unreachable account fails early.
+
+    A plain TCP connect to the blob endpoint comes first: the Azure SDK retries a refused
+    or unresolvable endpoint for over a minute before giving up.
+    """
+    endpoint = blob_endpoint(location)
+    if endpoint is not None:
+        host, port = endpoint
+        try:
+            socket.create_connection((host, port), timeout=10).close()
+        except OSError as error:
+            raise StorageUnreachableError(
+                f"cannot reach the storage behind {location}: blob endpoint {host}:{port} "
+                f"does not answer ({error})"
+            ) from None
+    try:
+        fs, path = location.filesystem()
+        fs.exists(path)
+    except (InvalidInputError, FileNotFoundError):
+        raise
+    except Exception as error:  # the Azure SDK raises many types for one cause
+        first_line = str(error).splitlines()[0] if str(error) else ""
+        raise StorageUnreachableError(
+            f"cannot reach the storage behind {location}: {type(error).__name__}: {first_line}"
+        ) from None
+    return fs, path
+
+
+def _is_empty_folder(fs: fsspec.AbstractFileSystem, path: str) -> bool:
+    return not [entry for entry in fs.ls(path, detail=False) if entry.rstrip("/") != path]
+
+
+class StagedOutput:
+    """An output folder whose content appears only when the run commits it.
+
+    Everything is written under a hidden staging folder inside the output folder (inside,
+    because on Azure ML the output folder is itself a mount point shared by all nodes), then
+    moved into place by `commit`, the summary last, so a present `summary.json` means a
+    complete result. `abort` removes the staging folder, and the output folder too when this
+    run created it: a failed run leaves nothing behind.
+    """
+
+    def __init__(
+        self, location: Location, *, overwrite: bool = False, marker: str = "summary.json"
+    ):
+        self.location = location
+        self.marker = marker
+        self.overwrite = overwrite
+        self.fs, self.path = check_reachable(location)
+        self._created_root = False
+        if self.fs.exists(self.path):
+            if not self.fs.isdir(self.path):
+                raise InvalidInputError(f"output {location} exists and is not a folder")
+            if not overwrite and not _is_empty_folder(self.fs, self.path):
+                raise InvalidInputError(
+                    f"output {location} already has content; choose a new folder or pass "
+                    "--overwrite to replace it when the run succeeds"
+                )
+        else:
+            self._created_root = True
+        self.staging = location.child(f".staging-{uuid.uuid4().hex[:12]}")
+        _, self.staging_path = self.staging.filesystem()
+
+    def open_staging(self) -> Location:
+        """Create the staging folder and return it; write every output below it."""
+        self.fs.makedirs(self.staging_path, exist_ok=True)
+        return self.staging
+
+    def commit(self) -> None:
+        """Replace the output folder's content with the staged content, marker last."""
+        entries = sorted(
+            (e.rstrip("/") for e in self.fs.ls(self.staging_path, detail=False)),
+            key=lambda e: e.rsplit("/", 1)[-1] == self.marker,
+        )
+        if self.overwrite:
+            for old in self.fs.ls(self.path, detail=False):
+                old = old.rstrip("/")
+                if old not in (self.path, self.staging_path):
+                    self.fs.rm(old, recursive=True)
+        for entry in entries:
+            self._move(entry, f"{self.path}/{entry.rsplit('/', 1)[-1]}")
+        self._remove(self.staging_path)
+
+    def _move(self, source: str, target: str) -> None:
+        if not self.fs.isdir(source):
+            self.fs.mv(source, target)
+        elif self.location.is_local:
+            self.fs.mv(source, target, recursive=True)  # one rename
+        else:
+            # Blob storage has no folders to rename: move file by file.
+            for path in self.fs.find(source):
+                self.fs.mv(path, target + path[len(source) :])
+
+    def abort(self) -> None:
+        """Remove whatever this run wrote."""
+        self._remove(self.staging_path)
+        if (
+            self._created_root
+            and self.fs.exists(self.path)
+            and _is_empty_folder(self.fs, self.path)
+        ):
+            self._remove(self.path)
+
+    def _remove(self, path: str) -> None:
+        try:
+            if self.fs.exists(path):
+                self.fs.rm(path, recursive=True)
+        except FileNotFoundError:
+            pass
+
+
+@dataclass(frozen=True)
+class ParquetDataset:
+    """What a parquet folder holds, read from the files' footers only."""
+
+    location: Location
+    files: tuple[str, ...]
+    rows: int
+    schema: Any  # pyarrow.Schema of the files (partition folders not included)
+
+
+def inspect_parquet(location: Location) -> ParquetDataset:
+    """List a parquet dataset's files and read every footer, so that a missing folder, an
+    empty dataset or a corrupt file is reported by name before any computation starts."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pyarrow.parquet as pq
+
+    fs, root = check_reachable(location)
+    if not fs.exists(root):
+        raise InvalidInputError(f"dataset {location} does not exist")
+    if not fs.isdir(root):
+        files = [root]
+    else:
+        # Hidden and underscore entries (staging folders, _SUCCESS, _metadata) are not data.
+        files = sorted(
+            path
+            for path in fs.find(root)
+            if not any(part.startswith((".", "_")) for part in path[len(root) :].split("/"))
+        )
+    if not files:
+        raise InvalidInputError(f"dataset {location} is empty: it holds no parquet files")
+
+    def footer(path: str) -> Any:
+        try:
+            with fs.open(path, "rb") as handle:
+                return pq.read_metadata(handle)
+        except Exception as error:
+            raise InvalidInputError(
+                f"{path} in dataset {location} is not a readable parquet file: {error}"
+            ) from None
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        footers = list(pool.map(footer, files))
+    schema = footers[0].schema.to_arrow_schema()
+    rows = sum(meta.num_rows for meta in footers)
+    if rows == 0:
+        raise InvalidInputError(f"dataset {location} is empty: its {len(files)} files hold 0 rows")
+    return ParquetDataset(location, tuple(files), rows, schema)

@@ -1,0 +1,39 @@
+"""Errors the jobs CLI reports to people, each with its exit code.
+
+Anything raised as a `JobsError` is a problem with what the user gave us (a file, a flag, a
+dataset) or with a service we depend on; the CLI prints its message and exits with its code
+instead of a traceback. Any other exception is a bug and exits with 1.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_BUG = 1
+EXIT_USAGE = 2  # argparse's own code for bad flags
+EXIT_INVALID_INPUT = 3
+EXIT_STORAGE_UNREACHABLE = 4
+EXIT_JOB_FAILED = 5
+
+
+class JobsError(Exception):
+    """A problem the user can fix; the message names the culprit and what is allowed."""
+
+    exit_code = EXIT_INVALID_INPUT
+
+
+class InvalidInputError(JobsError):
+    """A file, flag, dataset or column that is missing or malformed."""
+
+    exit_code = EXIT_INVALID_INPUT
+
+
+class StorageUnreachableError(JobsError):
+    """The storage account or endpoint behind a location could not be reached."""
+
+    exit_code = EXIT_STORAGE_UNREACHABLE
+
+
+class JobFailedError(JobsError):
+    """The Azure ML job ended in a state other than Completed."""
+
+    exit_code = EXIT_JOB_FAILED

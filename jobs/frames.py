@@ -1,0 +1,46 @@
+"""Dask plumbing the analysis relies on, kept apart so the analysis reads as plain steps.
+
+Persisting a parquet dataset: the known trap
+--------------------------------------------
+On dask 2025.7-2026.8, `dd.read_parquet(folder, columns=[...]).persist()` on a folder with
+several files returns a collection whose partitions do not exist. Reading a subset of the
+columns makes dask plan "IO fusion" (several files per task). `persist` optimizes the
+collection once to build its result (the bare read: no fusion, one partition per file) and
+the scheduler call optimizes it again inside a wrapper, where the fusion step does run (fewer,
+fused partitions). The data computed is the fused partitions; the collection handed back
+names the unfused ones, so the next `len()` or `describe()` fails: `FutureCancelledError ...
+lost dependencies` on a distributed cluster, `Missing dependency` on the local scheduler
+(dask/dask#12488). A single file never fuses, hence "single-file datasets work".
+
+The pattern used here: take the partitions with `to_delayed()`, whose keys and graph come
+from one and the same optimization, persist those, and rebuild the frame from them with
+`from_delayed`. The frame's partitions are then exactly the data held in memory, on any
+scheduler, and a lost worker's partitions are recomputed from their lineage.
+"""
+
+from __future__ import annotations
+
+import dask
+import dask.dataframe as dd
+from distributed import Client, futures_of, wait
+
+
+def persist_frame(frame: dd.DataFrame) -> dd.DataFrame:
+    """Compute `frame` into memory (cluster memory with a distributed client) and return a
+    collection over exactly those partitions."""
+    partitions = dask.persist(*frame.to_delayed())
+    futures = futures_of(list(partitions))
+    if futures:
+        wait(futures)
+    return dd.from_delayed(list(partitions), meta=frame._meta, verify_meta=False)
+
+
+def _import_readers() -> None:
+    import dask.dataframe  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+
+def warm_up_workers(client: Client) -> None:
+    """Import the dataframe stack on every worker now, so that the first stage's timing
+    measures reading data rather than a cold interpreter's imports."""
+    client.run(_import_readers)

@@ -1,0 +1,139 @@
+"""The run's report: summary JSON, CSV tables and the daily-averages plot, written to the
+output folder and, when an MLflow tracking URI is set (as on Azure ML), logged to the run."""
+
+from __future__ import annotations
+
+import io
+import json
+import logging
+import math
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from jobs.data import Location
+
+log = logging.getLogger(__name__)
+
+SUMMARY_FILE = "summary.json"
+DESCRIBE_FILE = "describe.csv"
+DAILY_MEANS_FILE = "daily_means.csv"
+PLOT_FILE = "daily_means.png"
+
+
+def _json_safe(value: Any) -> Any:
+    if isinstance(value, float) and not math.isfinite(value):
+        return None
+    if isinstance(value, dict):
+        return {str(k): _json_safe(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_json_safe(v) for v in value]
+    return value
+
+
+def write_bytes(location: Location, name: str, data: bytes) -> None:
+    """Write one file below `location`."""
+    fs, path = location.filesystem()
+    fs.makedirs(path, exist_ok=True)
+    with fs.open(f"{path}/{name}", "wb") as handle:
+        handle.write(data)
+
+
+def summary_bytes(summary: dict[str, Any]) -> bytes:
+    """The summary as JSON (NaN and infinities become null)."""
+    return (json.dumps(_json_safe(summary), indent=2, sort_keys=False) + "\n").encode()
+
+
+def plot_daily_means(daily: pd.DataFrame, title: str) -> bytes:
+    """A PNG with one small panel per column: the daily averages over time."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    columns = list(daily.columns)
+    ncols = min(3, max(1, len(columns)))
+    nrows = math.ceil(len(columns) / ncols) if columns else 1
+    figure, axes = plt.subplots(
+        nrows, ncols, figsize=(5 * ncols, 2.6 * nrows), squeeze=False, sharex=True
+    )
+    for axis, column in zip(axes.flat, columns, strict=False):
+        axis.plot(daily.index, daily[column], linewidth=1)
+        axis.set_title(column, fontsize=10)
+        axis.grid(alpha=0.3)
+    for axis in list(axes.flat)[len(columns) :]:
+        axis.set_visible(False)
+    figure.suptitle(title)
+    figure.autofmt_xdate()
+    figure.tight_layout()
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=100)
+    plt.close(figure)
+    return buffer.getvalue()
+
+
+def tracking_uri() -> str | None:
+    """The MLflow tracking URI if one is configured (Azure ML sets it on every job)."""
+    return os.environ.get("MLFLOW_TRACKING_URI") or None
+
+
+def log_to_mlflow(summary: dict[str, Any], files: dict[str, bytes]) -> bool:
+    """Log the figures as metrics and the report files as artifacts to the active MLflow
+    run; return False (with a warning) when the tracking store cannot be used."""
+    uri = tracking_uri()
+    if uri is None:
+        return False
+    import mlflow
+
+    try:
+        mlflow.set_tracking_uri(uri)
+        started = mlflow.active_run() is None
+        if started:
+            mlflow.start_run()
+    except Exception as error:  # e.g. azureml:// without the azureml-mlflow plugin
+        log.warning("MLflow tracking at %s is not usable (%s); report files only", uri, error)
+        return False
+    try:
+        metrics: dict[str, float] = {"rows": float(summary["rows"])}
+        for column, figures in summary["describe"].items():
+            for name, value in figures.items():
+                if isinstance(value, float) and math.isfinite(value):
+                    key = name.replace("%", "pct")
+                    metrics[f"{column}.{key}"] = value
+        for name, value in summary["prepared"]["droppedBy"].items():
+            metrics[f"dropped.{name}"] = float(value)
+        metrics["rowsDropped"] = float(summary["prepared"]["rowsDropped"])
+        for stage, seconds in summary["timings"].items():
+            metrics[f"seconds.{stage}"] = float(seconds)
+        mlflow.log_metrics(metrics)
+        mlflow.log_params({"timeColumn": summary["timeColumn"], "dataset": summary["dataset"]})
+        with tempfile.TemporaryDirectory() as folder:
+            for name, data in files.items():
+                Path(folder, name).write_bytes(data)
+            mlflow.log_artifacts(folder, artifact_path="report")
+    finally:
+        if started:
+            mlflow.end_run()
+    return True
+
+
+def tag_run(tags: dict[str, str]) -> None:
+    """Set tags on the MLflow run when tracking is configured (best effort: logs only)."""
+    uri = tracking_uri()
+    if uri is None:
+        return
+    try:
+        import mlflow
+
+        mlflow.set_tracking_uri(uri)
+        started = mlflow.active_run() is None
+        if started:
+            mlflow.start_run()
+        mlflow.set_tags(tags)
+        if started:
+            mlflow.end_run()
+    except Exception as error:
+        log.warning("could not tag the MLflow run at %s: %s", uri, error)

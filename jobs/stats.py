@@ -1,0 +1,141 @@
+"""Mergeable per-partition statistics: what `describe` and the daily averages are made of.
+
+Each partition is summarised once into small numbers (count, mean, sum of squared deviations,
+min, max and a quantile sketch per column); summaries merge pairwise in any order, so a
+dataset of any size costs one pass over the partitions in memory and no shuffle.
+
+Quantile error bound
+--------------------
+A partition of n values keeps its sorted values at k+1 evenly spaced ranks (all values when
+n <= k+1), each standing for the ranks up to the next kept one, at most ceil((n-1)/k) of them.
+Merged, the weighted sketch places any value's rank within the sum of those gaps, so a
+reported q-quantile is a data value whose rank lies within q*N +/- (N/k + P) for N values in
+P partitions: with the default k = 1000, within 0.1% of the rows plus one row per partition.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pandas as pd
+
+QUANTILES = (0.25, 0.5, 0.75)
+DEFAULT_SKETCH_SIZE = 1000
+
+
+@dataclass
+class ColumnSummary:
+    """Mergeable summary of one numeric column."""
+
+    count: int
+    mean: float
+    m2: float  # sum of squared deviations from the mean
+    minimum: float
+    maximum: float
+    sketch_values: np.ndarray
+    sketch_weights: np.ndarray
+
+    @classmethod
+    def of(cls, values: np.ndarray, sketch_size: int) -> ColumnSummary:
+        """Summarise one partition's values (NaN is missing and not counted)."""
+        values = values[~np.isnan(values)]
+        n = len(values)
+        if n == 0:
+            empty = np.empty(0)
+            return cls(0, 0.0, 0.0, np.inf, -np.inf, empty, empty)
+        ordered = np.sort(values)
+        mean = float(ordered.mean())
+        m2 = float(((ordered - mean) ** 2).sum())
+        if n <= sketch_size + 1:
+            kept, weights = ordered, np.ones(n)
+        else:
+            ranks = np.linspace(0, n - 1, sketch_size + 1).round().astype(np.int64)
+            kept = ordered[ranks]
+            # Each kept value stands for the ranks from it up to the next kept one.
+            weights = np.diff(np.append(ranks, n)).astype(float)
+        return cls(n, mean, m2, float(ordered[0]), float(ordered[-1]), kept, weights)
+
+    def merge(self, other: ColumnSummary) -> ColumnSummary:
+        """Combine two summaries (Chan et al.'s parallel update for mean and variance)."""
+        if other.count == 0:
+            return self
+        if self.count == 0:
+            return other
+        count = self.count + other.count
+        delta = other.mean - self.mean
+        return ColumnSummary(
+            count=count,
+            mean=self.mean + delta * other.count / count,
+            m2=self.m2 + other.m2 + delta * delta * self.count * other.count / count,
+            minimum=min(self.minimum, other.minimum),
+            maximum=max(self.maximum, other.maximum),
+            sketch_values=np.concatenate([self.sketch_values, other.sketch_values]),
+            sketch_weights=np.concatenate([self.sketch_weights, other.sketch_weights]),
+        )
+
+    def quantile(self, q: float) -> float:
+        """The sketch's q-quantile: the first value whose cumulative weight reaches q*N."""
+        if self.count == 0:
+            return float("nan")
+        order = np.argsort(self.sketch_values, kind="stable")
+        cumulative = np.cumsum(self.sketch_weights[order])
+        index = int(np.searchsorted(cumulative, q * cumulative[-1], side="left"))
+        return float(self.sketch_values[order][min(index, len(order) - 1)])
+
+    def describe(self) -> dict[str, float]:
+        """The figures of pandas' `describe` (sample standard deviation, ddof=1)."""
+        std = float(np.sqrt(self.m2 / (self.count - 1))) if self.count > 1 else float("nan")
+        figures = {
+            "count": float(self.count),
+            "mean": self.mean if self.count else float("nan"),
+            "std": std,
+            "min": self.minimum if self.count else float("nan"),
+        }
+        for q in QUANTILES:
+            figures[f"{round(q * 100)}%"] = self.quantile(q)
+        figures["max"] = self.maximum if self.count else float("nan")
+        return figures
+
+
+def summarise_partition(
+    frame: pd.DataFrame, columns: list[str], sketch_size: int
+) -> dict[str, ColumnSummary]:
+    """Summaries of `columns` for one partition."""
+    return {
+        column: ColumnSummary.of(
+            frame[column].to_numpy(dtype=np.float64, na_value=np.nan), sketch_size
+        )
+        for column in columns
+    }
+
+
+def merge_summaries(parts: list[dict[str, ColumnSummary]]) -> dict[str, ColumnSummary]:
+    """Merge per-partition summaries column by column."""
+    merged: dict[str, ColumnSummary] = {}
+    for part in parts:
+        for column, summary in part.items():
+            merged[column] = merged[column].merge(summary) if column in merged else summary
+    return merged
+
+
+def daily_sums(frame: pd.DataFrame, time_column: str, columns: list[str]) -> pd.DataFrame:
+    """Per calendar day: sum and non-missing count of each column, for one partition."""
+    day = frame[time_column].dt.floor("D").rename("day")
+    grouped = frame[columns].groupby(day, sort=False)
+    sums = grouped.sum(min_count=1).add_suffix("__sum")
+    counts = grouped.count().add_suffix("__count")
+    return pd.concat([sums, counts], axis=1)
+
+
+def daily_means(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
+    """Combine per-partition daily sums into daily means, one row per day in order."""
+    if not parts:
+        return pd.DataFrame(columns=columns, index=pd.DatetimeIndex([], name="day"))
+    total = pd.concat(parts).groupby(level=0).sum(min_count=1).sort_index()
+    means = pd.DataFrame(index=total.index)
+    for column in columns:
+        counts = total[f"{column}__count"]
+        means[column] = total[f"{column}__sum"] / counts.where(counts > 0)
+    means.index.name = "day"
+    return means

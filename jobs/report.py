@@ -93,7 +93,7 @@ def log_to_mlflow(summary: dict[str, Any], files: dict[str, bytes]) -> bool:
         started = mlflow.active_run() is None
         if started:
             mlflow.start_run()
-    except Exception as error:  # e.g. azureml:// without the azureml-mlflow plugin
+    except Exception as error:  # e.g. an unreachable tracking server
         log.warning("MLflow tracking at %s is not usable (%s); report files only", uri, error)
         return False
     try:

@@ -15,7 +15,9 @@ def test_conda_file_matches_the_lock() -> None:
 
 def test_conda_file_pins_the_runtime_and_leaves_out_the_submit_side() -> None:
     text = environment.CONDA_FILE.read_text()
-    for runtime in ("dask==", "distributed==", "dask-mpi==", "mpi4py==", "adlfs==", "pyarrow=="):
+    # azureml-mlflow resolves the azureml:// MLflow tracking URI that Azure ML sets on the run.
+    runtime_packages = ("dask==", "distributed==", "dask-mpi==", "mpi4py==", "adlfs==", "pyarrow==")
+    for runtime in (*runtime_packages, "azureml-mlflow==", "mlflow-skinny=="):
         assert f'"{runtime}' in text, runtime
     for submit_side in environment.SUBMIT_SIDE_PACKAGES:
         assert f'"{submit_side}==' not in text, submit_side

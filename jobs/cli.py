@@ -272,6 +272,8 @@ def _run(args: argparse.Namespace) -> int:
                 warm_up_workers(client)
                 summary = execute(run)
         else:
+            # The in-process scheduler's lifecycle chatter buries the report; keep its warnings.
+            logging.getLogger("distributed").setLevel(logging.WARNING)
             with (
                 LocalCluster(
                     n_workers=args.workers,

@@ -25,10 +25,10 @@ PRIVATE_NETWORKING_TAG = "privateNetworking"
 
 def stack_name(urn: str) -> str:
     """The stack a resource belongs to, from its URN (`urn:pulumi:<stack>::<project>::...`)."""
-    parts = urn.split(":", 3)
-    if len(parts) < 4 or parts[0] != "urn" or parts[1] != "pulumi":
+    prefix = "urn:pulumi:"
+    if not urn.startswith(prefix) or "::" not in urn:
         return ""
-    return parts[3].split("::", 1)[0]
+    return urn[len(prefix) :].split("::", 1)[0]
 
 
 def _tag_is_true(stack_tags: Mapping[str, str], tag: str) -> bool:

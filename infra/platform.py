@@ -6,8 +6,16 @@ import pulumi
 from pulumi_azure_native import authorization, resources
 
 from infra.common import Placement
+from infra.diagnostics import (
+    STORAGE_TRANSACTION_METRICS,
+    Diagnostics,
+    DiagnosticTarget,
+    blob_service_uri,
+)
+from infra.locks import Locks
 from infra.naming import ResourceNames
 from infra.network import Network
+from infra.private_networking import PrivateLinkTarget, PrivateNetworking
 from infra.settings import Settings
 from infra.storage import Storage
 from infra.workspace import Workspace
@@ -42,7 +50,12 @@ class Platform(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.network = Network("network", settings.virtual_network, names, placement, child)
         self.storage = Storage(
-            "storage", settings.storage_account, settings.data_lake, placement, child
+            "storage",
+            settings.storage_account,
+            settings.data_lake,
+            placement,
+            child,
+            private_networking=settings.private_networking,
         )
         self.workspace = Workspace(
             "workspace",
@@ -54,6 +67,60 @@ class Platform(pulumi.ComponentResource):
             storage_account_id=self.storage.storage_account.id,
             tenant_id=self.client.tenant_id,
             placement=placement,
+            private_networking=settings.private_networking,
             opts=child,
         )
+        self._secure(settings, names, child)
         self.register_outputs({"resourceGroupName": self.resource_group.name})
+
+    def _secure(
+        self, settings: Settings, names: ResourceNames, child: pulumi.ResourceOptions
+    ) -> None:
+        """Private endpoints (when private), diagnostic settings, and locks (when protected)."""
+        workspace, storage = self.workspace, self.storage
+        self.private_networking: PrivateNetworking | None = None
+        if settings.private_networking:
+            self.private_networking = PrivateNetworking(
+                "private-networking",
+                targets=(
+                    PrivateLinkTarget("workspace", workspace.workspace.id, ("amlworkspace",)),
+                    PrivateLinkTarget(
+                        "workspace-storage", storage.storage_account.id, ("blob", "file")
+                    ),
+                    PrivateLinkTarget("data-lake", storage.data_lake.id, ("blob", "dfs")),
+                    PrivateLinkTarget("key-vault", workspace.key_vault.id, ("vault",)),
+                    PrivateLinkTarget(
+                        "container-registry", workspace.container_registry.id, ("registry",)
+                    ),
+                ),
+                virtual_network_id=self.network.virtual_network.id,
+                subnet_id=self.network.private_endpoint_subnet.id,
+                resource_group_name=self.resource_group.name,
+                location=settings.location,
+                name_base=names.base,
+                tags=settings.tags,
+                opts=child,
+            )
+        self.diagnostics = Diagnostics(
+            "diagnostics",
+            targets=(
+                DiagnosticTarget("workspace", workspace.workspace.id),
+                DiagnosticTarget(
+                    "data-lake",
+                    blob_service_uri(storage.data_lake.id),
+                    metric_categories=(STORAGE_TRANSACTION_METRICS,),
+                ),
+                DiagnosticTarget("key-vault", workspace.key_vault.id),
+                DiagnosticTarget("container-registry", workspace.container_registry.id),
+            ),
+            log_analytics_workspace_id=workspace.log_analytics_workspace.id,
+            opts=child,
+        )
+        self.locks: Locks | None = None
+        if settings.protect:
+            self.locks = Locks(
+                "locks",
+                resource_group_name=self.resource_group.name,
+                resources={"data-lake": storage.data_lake.id},
+                opts=child,
+            )

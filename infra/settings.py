@@ -216,6 +216,7 @@ class Settings:
         default_factory=lambda: ServicePrincipalSettings(mode="none")
     )
     groups: GroupSettings = field(default_factory=GroupSettings)
+    private_networking: bool = False
 
     @property
     def datastore_names(self) -> tuple[str, ...]:
@@ -520,7 +521,9 @@ def _log_analytics(root: _Section) -> LogAnalyticsSettings:
     return LogAnalyticsSettings(retention)
 
 
-def _workspace(root: _Section, default_name: str, environment: str) -> WorkspaceSettings:
+def _workspace(
+    root: _Section, default_name: str, environment: str, private_networking: bool
+) -> WorkspaceSettings:
     s = root.section("workspace")
     name = s.string("name", default_name)
     friendly = s.string(
@@ -535,7 +538,9 @@ def _workspace(root: _Section, default_name: str, environment: str) -> Workspace
         pattern=r"[^<>]{0,1024}",
         allowed="up to 1024 characters without < or >",
     )
-    access = s.string("publicNetworkAccess", "Enabled", choices=PUBLIC_NETWORK_ACCESS)
+    # A private stack's workspace is private unless the key says otherwise (then rejected).
+    default_access = "Disabled" if private_networking else "Enabled"
+    access = s.string("publicNetworkAccess", default_access, choices=PUBLIC_NETWORK_ACCESS)
     s.done()
     return WorkspaceSettings(name, friendly, description, access)
 
@@ -725,6 +730,7 @@ def parse_settings(
     )
     tags = _tags(root, environment)
     protect = root.boolean("protect", False)
+    private_networking = root.boolean("privateNetworking", False)
 
     names = naming.ResourceNames(name_prefix, environment, suffix)
     virtual_network = _virtual_network(root)
@@ -733,12 +739,13 @@ def parse_settings(
     key_vault = _key_vault(root, names.key_vault)
     container_registry = _container_registry(root, names.container_registry)
     log_analytics = _log_analytics(root)
-    workspace = _workspace(root, names.workspace, environment)
+    workspace = _workspace(root, names.workspace, environment, private_networking)
     clusters = _compute_clusters(root)
     instances = _compute_instances(root)
     service_principal = _service_principal(root, secret, f"sp-{name_prefix}-{environment}")
     groups = _groups(root)
     root.done()
+    problems += _private_networking_problems(private_networking, workspace, container_registry)
 
     _unique(problems, "computeClusters", [c.name for c in clusters])
     _unique(problems, "computeInstances", [i.name for i in instances])
@@ -792,7 +799,34 @@ def parse_settings(
         compute_instances=instances,
         service_principal=service_principal,
         groups=groups,
+        private_networking=private_networking,
     )
+
+
+def _private_networking_problems(
+    private_networking: bool,
+    workspace: WorkspaceSettings,
+    container_registry: ContainerRegistrySettings,
+) -> list[str]:
+    """Combinations that cannot work with (or without) private endpoints."""
+    switch = f"{PROJECT}:privateNetworking"
+    problems: list[str] = []
+    if private_networking and container_registry.sku_name != "Premium":
+        problems.append(
+            f"{PROJECT}:containerRegistry.skuName = {container_registry.sku_name!r}: "
+            f"{switch} = true needs Premium (only Premium registries have private endpoints)"
+        )
+    if private_networking and workspace.public_network_access == "Enabled":
+        problems.append(
+            f"{PROJECT}:workspace.publicNetworkAccess = 'Enabled': contradicts {switch} = "
+            "true (the workspace would stay reachable from the internet); remove the key"
+        )
+    if not private_networking and workspace.public_network_access == "Disabled":
+        problems.append(
+            f"{PROJECT}:workspace.publicNetworkAccess = 'Disabled': needs {switch} = true, "
+            "or nothing could reach the workspace (it would have no private endpoint)"
+        )
+    return problems
 
 
 def _unique(problems: list[str], key: str, names: list[str]) -> None:

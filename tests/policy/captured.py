@@ -14,7 +14,6 @@ import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from infra.offline import ResourceRecord
 from pulumi_policy import (
     Policy,
     PolicyCustomTimeouts,
@@ -25,6 +24,8 @@ from pulumi_policy import (
     StackValidationArgs,
     StackValidationPolicy,
 )
+
+from infra.offline import ResourceRecord
 
 
 def _options(record: ResourceRecord) -> PolicyResourceOptions:

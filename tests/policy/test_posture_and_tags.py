@@ -6,8 +6,8 @@ import importlib
 import inspect
 
 import pytest
-from infra.offline import StackRun
 
+from infra.offline import StackRun
 from policy.posture import is_production, requires_private_networking, stack_name
 from policy.tags import REQUIRED_TAGS, TAGGABLE_TYPES
 

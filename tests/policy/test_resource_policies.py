@@ -14,9 +14,9 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from infra.offline import ResourceRecord, StackRun
 from pulumi_policy import ResourceValidationPolicy
 
+from infra.offline import ResourceRecord, StackRun
 from policy import access, compute, container_registry, key_vault, storage, tags
 from policy.pack import POLICIES
 from policy.posture import is_production

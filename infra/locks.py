@@ -47,7 +47,8 @@ class Locks(pulumi.ComponentResource):
                 lock_name=LOCK_NAME,
                 level=LOCK_LEVEL,
                 scope=resource_id,
-                notes=f"Protected stack: the {key} holds data that cannot be re-created.",
+                notes=f"Protected stack: the {key.replace('-', ' ')} holds data that cannot "
+                "be re-created.",
                 opts=child,
             )
             for key, resource_id in resources.items()

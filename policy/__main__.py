@@ -6,12 +6,15 @@ Never import this module (tests included): `PolicyPack(...)` starts a gRPC serve
 import sys
 from pathlib import Path
 
-# The CLI starts this file with `policy/` as the working directory; make `policy.*` importable.
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
 from pulumi_policy import EnforcementLevel, PolicyPack
 
-from policy.pack import PACK_NAME, POLICIES
+# The CLI runs this directory as a script, so `policy/` itself is on sys.path, where its
+# modules (storage, tags, ...) would shadow any same-named package. Import them as `policy.*`.
+HERE = Path(__file__).resolve().parent
+sys.path[:] = [p for p in sys.path if Path(p or ".").resolve() != HERE]
+sys.path.insert(0, str(HERE.parent))
+
+from policy.pack import PACK_NAME, POLICIES  # noqa: E402
 
 PolicyPack(
     name=PACK_NAME,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import pytest
+from pulumi_policy import StackValidationArgs
+from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from infra.offline import ResourceRecord, StackRun
 from infra.settings import Settings
@@ -109,3 +111,24 @@ def test_a_resource_the_stack_made_private_needs_its_endpoint(public_run: StackR
     messages = violations(PRIVATE_ENDPOINTS, stack_args(_replace(public_run, registry, weakened)))
     assert any("no private endpoint for sub-resource(s) registry," in m for m in messages)
     assert all(_names_resource(m, registry) for m in messages)
+
+
+def _as_in_preview(args: StackValidationArgs) -> StackValidationArgs:
+    """The same stack as `pulumi preview` shows it: ids Azure assigns are still unknown."""
+    for resource in args.resources:
+        props = dict(resource.props)
+        props["id"] = UNKNOWN_STRING_VALUE
+        for connection in props.get("privateLinkServiceConnections") or []:
+            connection["privateLinkServiceId"] = UNKNOWN_STRING_VALUE
+        resource.props = unknown_checking_proxy(props)
+    return args
+
+
+def test_endpoints_are_matched_through_dependencies_during_preview(private_run: StackRun) -> None:
+    assert violations(PRIVATE_ENDPOINTS, _as_in_preview(stack_args(private_run.resources))) == []
+    registry_endpoint = next(
+        e for e in private_run.by_type(PRIVATE_ENDPOINT) if "registry" in e.name
+    )
+    rest = [r for r in private_run.resources if r.urn != registry_endpoint.urn]
+    messages = violations(PRIVATE_ENDPOINTS, _as_in_preview(stack_args(rest)))
+    assert len(messages) == 1 and "sub-resource(s) registry," in messages[0]

@@ -15,7 +15,7 @@ from infra.diagnostics import (
 from infra.locks import Locks
 from infra.naming import ResourceNames
 from infra.network import Network
-from infra.private_networking import PrivateLinkTarget, PrivateNetworking
+from infra.private_networking import PRIVATE_LINK_GROUPS, PrivateLinkTarget, PrivateNetworking
 from infra.settings import Settings
 from infra.storage import Storage
 from infra.workspace import Workspace
@@ -80,18 +80,18 @@ class Platform(pulumi.ComponentResource):
         workspace, storage = self.workspace, self.storage
         self.private_networking: PrivateNetworking | None = None
         if settings.private_networking:
+            resource_ids = {
+                "workspace": workspace.workspace.id,
+                "workspace-storage": storage.storage_account.id,
+                "data-lake": storage.data_lake.id,
+                "key-vault": workspace.key_vault.id,
+                "container-registry": workspace.container_registry.id,
+            }
             self.private_networking = PrivateNetworking(
                 "private-networking",
-                targets=(
-                    PrivateLinkTarget("workspace", workspace.workspace.id, ("amlworkspace",)),
-                    PrivateLinkTarget(
-                        "workspace-storage", storage.storage_account.id, ("blob", "file")
-                    ),
-                    PrivateLinkTarget("data-lake", storage.data_lake.id, ("blob", "dfs")),
-                    PrivateLinkTarget("key-vault", workspace.key_vault.id, ("vault",)),
-                    PrivateLinkTarget(
-                        "container-registry", workspace.container_registry.id, ("registry",)
-                    ),
+                targets=tuple(
+                    PrivateLinkTarget(key, resource_ids[key], groups)
+                    for key, groups in PRIVATE_LINK_GROUPS.items()
                 ),
                 virtual_network_id=self.network.virtual_network.id,
                 subnet_id=self.network.private_endpoint_subnet.id,

@@ -23,6 +23,7 @@ from typing import Any
 import pulumi
 
 from infra import naming
+from infra.private_networking import MIN_PRIVATE_ENDPOINT_SUBNET_PREFIX
 
 PROJECT = "azureml-dask"
 """The Pulumi project name: every config key lives in this namespace."""
@@ -745,7 +746,9 @@ def parse_settings(
     service_principal = _service_principal(root, secret, f"sp-{name_prefix}-{environment}")
     groups = _groups(root)
     root.done()
-    problems += _private_networking_problems(private_networking, workspace, container_registry)
+    problems += _private_networking_problems(
+        private_networking, virtual_network, workspace, container_registry
+    )
 
     _unique(problems, "computeClusters", [c.name for c in clusters])
     _unique(problems, "computeInstances", [i.name for i in instances])
@@ -805,12 +808,24 @@ def parse_settings(
 
 def _private_networking_problems(
     private_networking: bool,
+    virtual_network: VirtualNetworkSettings,
     workspace: WorkspaceSettings,
     container_registry: ContainerRegistrySettings,
 ) -> list[str]:
     """Combinations that cannot work with (or without) private endpoints."""
     switch = f"{PROJECT}:privateNetworking"
     problems: list[str] = []
+    subnet = virtual_network.private_endpoint_subnet_address_prefix
+    try:
+        prefix_length = ipaddress.ip_network(subnet).prefixlen
+    except ValueError:
+        prefix_length = 0  # already reported as an invalid CIDR
+    if private_networking and prefix_length > MIN_PRIVATE_ENDPOINT_SUBNET_PREFIX:
+        problems.append(
+            f"{PROJECT}:virtualNetwork.privateEndpointSubnetAddressPrefix = {subnet!r}: "
+            f"{switch} = true needs /{MIN_PRIVATE_ENDPOINT_SUBNET_PREFIX} or larger (room "
+            "for the stack's private endpoints and Azure's 5 reserved addresses)"
+        )
     if private_networking and container_registry.sku_name != "Premium":
         problems.append(
             f"{PROJECT}:containerRegistry.skuName = {container_registry.sku_name!r}: "

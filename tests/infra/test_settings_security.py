@@ -38,6 +38,16 @@ def test_a_private_stack_makes_the_workspace_private_by_default() -> None:
     assert s.workspace.public_network_access == "Disabled"
 
 
+def test_a_slash_27_endpoint_subnet_is_large_enough() -> None:
+    network = {
+        "addressPrefixes": ["10.40.0.0/16"],
+        "computeSubnetAddressPrefix": "10.40.0.0/22",
+        "privateEndpointSubnetAddressPrefix": "10.40.4.0/27",
+    }
+    s = parse(privateNetworking=True, virtualNetwork=network, **PRIVATE_REGISTRY)
+    assert s.virtual_network.private_endpoint_subnet_address_prefix == "10.40.4.0/27"
+
+
 BAD_PRIVATE_NETWORKING: list[tuple[str, dict[str, Any], str, str]] = [
     (
         "basic-registry",
@@ -63,6 +73,20 @@ BAD_PRIVATE_NETWORKING: list[tuple[str, dict[str, Any], str, str]] = [
         {"workspace": {"publicNetworkAccess": "Disabled"}},
         f"{PROJECT}:workspace.publicNetworkAccess = 'Disabled'",
         f"needs {PROJECT}:privateNetworking = true",
+    ),
+    (
+        "endpoint-subnet-too-small",
+        {
+            "privateNetworking": True,
+            "virtualNetwork": {
+                "addressPrefixes": ["10.40.0.0/16"],
+                "computeSubnetAddressPrefix": "10.40.0.0/22",
+                "privateEndpointSubnetAddressPrefix": "10.40.4.0/28",
+            },
+        }
+        | PRIVATE_REGISTRY,
+        f"{PROJECT}:virtualNetwork.privateEndpointSubnetAddressPrefix = '10.40.4.0/28'",
+        "needs /27 or larger",
     ),
     (
         "switch-not-boolean",

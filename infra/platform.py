@@ -98,10 +98,8 @@ class Platform(pulumi.ComponentResource):
             placement=placement,
             # In a private stack, nodes reach storage, vault and registry only through the
             # private endpoints: have them (and their DNS) in place before any node starts.
-            opts=pulumi.ResourceOptions(
-                parent=self,
-                depends_on=[self.private_networking] if self.private_networking else [],
-            ),
+            depends_on=[self.private_networking] if self.private_networking else [],
+            opts=child,
         )
         self.datastores = Datastores(
             "datastores",

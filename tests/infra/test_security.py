@@ -107,6 +107,18 @@ def test_private_dns_zones_are_linked_and_every_endpoint_uses_them(
         assert zone_ids == {zones[z].id for z in PRIVATE_DNS_ZONES[group_id]}
 
 
+def test_compute_waits_for_the_private_endpoints_and_their_dns(
+    stack_run: StackRun, stack_settings: Settings
+) -> None:
+    if not stack_settings.private_networking:
+        pytest.skip(f"stack {stack_run.stack} is not private")
+    needed = {r.urn for r in stack_run.by_type(PE) + stack_run.by_type(ZONE_GROUP)}
+    computes = stack_run.by_type("azure-native:machinelearningservices:Compute")
+    assert computes
+    for compute in computes:
+        assert needed <= set(compute.dependencies), compute.name
+
+
 def test_diagnostics_send_all_logs_and_metrics_to_log_analytics(stack_run: StackRun) -> None:
     log_analytics = stack_run.one("azure-native:operationalinsights:Workspace")
     lake = stack_run.one(SA, "data-lake")

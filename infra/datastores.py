@@ -32,7 +32,9 @@ class Datastores(pulumi.ComponentResource):
         # Datastores are validated against the lake: create them once the roles exist.
         child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
 
-        def datastore(store: str, filesystem: str, credentials, description: str) -> ml.Datastore:
+        def datastore(
+            store: str, filesystem: str, credentials, description: str, skip_validation: bool
+        ) -> ml.Datastore:
             return ml.Datastore(
                 f"datastore-{store}",
                 name=store,
@@ -48,6 +50,7 @@ class Datastores(pulumi.ComponentResource):
                     description=description,
                     tags=dict(placement.tags),
                 ),
+                skip_validation=skip_validation,
                 opts=child,
             )
 
@@ -57,6 +60,7 @@ class Datastores(pulumi.ComponentResource):
                 fs,
                 ml.NoneDatastoreCredentialsArgs(credentials_type="None"),
                 f"Data lake filesystem {fs}; access with the caller's own identity.",
+                False,
             )
             for fs in filesystems
         ]
@@ -75,6 +79,9 @@ class Datastores(pulumi.ComponentResource):
                         ),
                     ),
                     f"Data lake filesystem {fs}; access as the stack's service principal.",
+                    # Azure ML would test the credentials against the lake at once, before
+                    # the new role assignment has propagated (minutes): check on first use.
+                    True,
                 )
                 for fs in filesystems
             ]

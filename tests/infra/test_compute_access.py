@@ -221,8 +221,10 @@ def test_datastores(stack_run: StackRun, stack_settings: Settings) -> None:
             assert creds["secrets"]["secretsType"] == "ServicePrincipal"
             assert creds["clientId"] == stack_run.outputs["servicePrincipalClientId"]
             assert "properties.credentials.secrets.clientSecret" in record.secret_paths
+            assert record.inputs["skipValidation"] is True
         else:
             assert props["credentials"] == {"credentialsType": "None"}
+            assert record.inputs["skipValidation"] is False
 
 
 # --- variants not in the stack files ------------------------------------------------------
@@ -296,3 +298,11 @@ def test_stack_without_compute_still_has_the_identity() -> None:
     assert run.outputs["computeInstanceNames"] == []
     assert run.outputs["computeClusterIdentityClientId"] == run.one(IDENTITY).outputs["clientId"]
     assert run.outputs["datastoreNames"] == ["fs1"]
+
+
+def test_settings_only_offer_roles_from_the_table() -> None:
+    from infra.access import GROUP_ROLES
+    from infra.settings import WORKSPACE_ROLES
+
+    assert set(WORKSPACE_ROLES) <= set(ROLES)
+    assert set(GROUP_ROLES.values()) <= set(ROLES)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pulumi
@@ -90,6 +91,7 @@ BAD_STACK_CORE: list[tuple[dict[str, Any], str, str]] = [
         "must equal",
     ),
     ({"tags": {"owner": "", "costCenter": "1"}}, f"{PROJECT}:tags.owner", "1-256"),
+    ({"tags": {"owner": "me", "costCenter": 1234}}, f"{PROJECT}:tags.costCenter = 1234", "quote"),
     ({"tags": {"owner": "me", "costCenter": "1", "a/b": "x"}}, f"{PROJECT}:tags.a/b", "< > %"),
     ({"locaton": "westeurope"}, f"{PROJECT}:locaton is not a known setting", "known here"),
     (
@@ -441,3 +443,16 @@ def test_compute_settings_and_iso_durations() -> None:
     assert (c.min_nodes, c.max_nodes, c.vm_priority) == (0, 4, "Dedicated")
     assert c.node_idle_time_before_scale_down == "PT300S"
     assert s.compute_instances[0].idle_time_before_shutdown == "PT45M"
+
+
+def test_readme_documents_every_setting_and_only_real_ones() -> None:
+    from infra.offline import REPO_ROOT
+    from infra.settings import setting_keys
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("\n## Settings", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([^`]+)` \|", section, flags=re.M))
+    known = set(setting_keys())
+    leaves = {k for k in known if not any(o.startswith((f"{k}.", f"{k}[")) for o in known)}
+    assert leaves - documented == set(), "settings missing from the README"
+    assert documented - known == set(), "README documents settings that do not exist"

@@ -21,17 +21,20 @@ def test_entry_point_serves_every_policy_as_mandatory(monkeypatch: pytest.Monkey
 
     class RecordingPack:
         def __init__(self, **kwargs: Any) -> None:
-            served.append(kwargs)
+            served.append({**kwargs, "sys.path": list(sys.path)})
 
     monkeypatch.setattr(pulumi_policy, "PolicyPack", RecordingPack)
-    monkeypatch.setattr(sys, "path", [str(POLICY_DIR), *sys.path])
-    runpy.run_path(str(POLICY_DIR / "__main__.py"), run_name="__main__")
+    monkeypatch.setattr(sys, "path", list(sys.path))
+    # As `python -m pulumi.policy <engine> policy` does: run the pack's directory.
+    runpy.run_path(str(POLICY_DIR), run_name="__main__")
     (pack,) = served
     assert pack["name"] == PACK_NAME
     assert pack["policies"] == list(POLICIES)
     assert pack["enforcement_level"] == pulumi_policy.EnforcementLevel.MANDATORY
-    # The pack's own directory no longer shadows top-level imports.
-    assert str(POLICY_DIR) not in sys.path
+    # While serving, the pack's modules are importable only as `policy.*`, never top-level.
+    resolved = [Path(p or ".").resolve() for p in pack["sys.path"]]
+    assert POLICY_DIR not in resolved
+    assert resolved[0] == POLICY_DIR.parent
 
 
 def test_policy_names_are_unique_and_valid() -> None:

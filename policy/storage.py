@@ -30,11 +30,13 @@ def validate_https_and_tls(args: ResourceValidationArgs, report: ReportViolation
     """Storage accounts accept HTTPS only, with TLS 1.2 at least."""
     if args.resource_type != STORAGE_ACCOUNT:
         return
-    if prop(args.props, "enableHttpsTrafficOnly") is not True:
+    https_only = prop(args.props, "enableHttpsTrafficOnly")
+    if https_only is not True:
         _report(
             args,
             report,
-            "enableHttpsTrafficOnly is not true, so the account accepts plain HTTP.",
+            f"enableHttpsTrafficOnly is {https_only!r}, not true: plain HTTP must be refused "
+            "explicitly, not left to a default.",
             "set enable_https_traffic_only=True on the storage account.",
         )
     tls = prop(args.props, "minimumTlsVersion")

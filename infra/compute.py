@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
@@ -37,13 +39,18 @@ class Compute(pulumi.ComponentResource):
         identity_id: pulumi.Input[str],
         tenant_id: pulumi.Input[str],
         placement: Placement,
+        depends_on: Sequence[pulumi.Resource] = (),
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`depends_on`: what must exist before any node starts (e.g. private endpoints)."""
         super().__init__("azureml-dask:compute:Compute", name, None, opts)
 
         def replace(paths: list[str]) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(
-                parent=self, replace_on_changes=paths, delete_before_replace=True
+                parent=self,
+                replace_on_changes=paths,
+                delete_before_replace=True,
+                depends_on=list(depends_on),
             )
 
         self.clusters = [

@@ -176,6 +176,37 @@ _ARM_TYPES: dict[str, tuple[str, str]] = {
         "Microsoft.ManagedIdentity/userAssignedIdentities",
         "resourceName",
     ),
+    "azure-native:network:PrivateEndpoint": (
+        "Microsoft.Network/privateEndpoints",
+        "privateEndpointName",
+    ),
+    "azure-native:network:PrivateDnsZoneGroup": (
+        "Microsoft.Network/privateEndpoints/{privateEndpointName}/privateDnsZoneGroups",
+        "privateDnsZoneGroupName",
+    ),
+    "azure-native:privatedns:PrivateZone": ("Microsoft.Network/privateDnsZones", "privateZoneName"),
+    "azure-native:privatedns:VirtualNetworkLink": (
+        "Microsoft.Network/privateDnsZones/{privateZoneName}/virtualNetworkLinks",
+        "virtualNetworkLinkName",
+    ),
+    "azure-native:authorization:ManagementLockAtResourceGroupLevel": (
+        "Microsoft.Authorization/locks",
+        "lockName",
+    ),
+}
+
+# Extension resources live under another resource: type -> (scope input, ARM type, name input)
+_EXTENSION_TYPES: dict[str, tuple[str, str, str]] = {
+    "azure-native:monitor:DiagnosticSetting": (
+        "resourceUri",
+        "Microsoft.Insights/diagnosticSettings",
+        "name",
+    ),
+    "azure-native:authorization:ManagementLockByScope": (
+        "scope",
+        "Microsoft.Authorization/locks",
+        "lockName",
+    ),
 }
 
 
@@ -246,6 +277,10 @@ class AzureMocks(pulumi_mocks.Mocks):
                 f"{inputs['scope']}/providers/Microsoft.Authorization/roleAssignments/{name}",
                 name,
             )
+        if type_ in _EXTENSION_TYPES:
+            scope_key, arm_type, name_key = _EXTENSION_TYPES[type_]
+            name = inputs[name_key]
+            return f"{inputs[scope_key]}/providers/{arm_type}/{name}", name
         arm_type, name_key = _ARM_TYPES[type_]
         name = inputs[name_key]
         path = arm_type.format(**inputs)

@@ -9,8 +9,16 @@ from infra.access import Access
 from infra.common import Placement
 from infra.compute import Compute
 from infra.datastores import Datastores
+from infra.diagnostics import (
+    STORAGE_TRANSACTION_METRICS,
+    Diagnostics,
+    DiagnosticTarget,
+    blob_service_uri,
+)
+from infra.locks import Locks
 from infra.naming import ResourceNames
 from infra.network import Network
+from infra.private_networking import PRIVATE_LINK_GROUPS, PrivateLinkTarget, PrivateNetworking
 from infra.settings import Settings
 from infra.storage import Storage
 from infra.workspace import Workspace
@@ -45,7 +53,12 @@ class Platform(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         self.network = Network("network", settings.virtual_network, names, placement, child)
         self.storage = Storage(
-            "storage", settings.storage_account, settings.data_lake, placement, child
+            "storage",
+            settings.storage_account,
+            settings.data_lake,
+            placement,
+            child,
+            private_networking=settings.private_networking,
         )
         self.workspace = Workspace(
             "workspace",
@@ -57,8 +70,10 @@ class Platform(pulumi.ComponentResource):
             storage_account_id=self.storage.storage_account.id,
             tenant_id=self.client.tenant_id,
             placement=placement,
+            private_networking=settings.private_networking,
             opts=child,
         )
+        self._secure(settings, names, child)
         self.access = Access(
             "access",
             identity_name=names.compute_identity,
@@ -81,6 +96,9 @@ class Platform(pulumi.ComponentResource):
             identity_id=self.access.compute_identity.id,
             tenant_id=self.client.tenant_id,
             placement=placement,
+            # In a private stack, nodes reach storage, vault and registry only through the
+            # private endpoints: have them (and their DNS) in place before any node starts.
+            depends_on=[self.private_networking] if self.private_networking else [],
             opts=child,
         )
         self.datastores = Datastores(
@@ -95,3 +113,55 @@ class Platform(pulumi.ComponentResource):
             opts=child,
         )
         self.register_outputs({"resourceGroupName": self.resource_group.name})
+
+    def _secure(
+        self, settings: Settings, names: ResourceNames, child: pulumi.ResourceOptions
+    ) -> None:
+        """Private endpoints (when private), diagnostic settings, and locks (when protected)."""
+        workspace, storage = self.workspace, self.storage
+        self.private_networking: PrivateNetworking | None = None
+        if settings.private_networking:
+            resource_ids = {
+                "workspace": workspace.workspace.id,
+                "workspace-storage": storage.storage_account.id,
+                "data-lake": storage.data_lake.id,
+                "key-vault": workspace.key_vault.id,
+                "container-registry": workspace.container_registry.id,
+            }
+            self.private_networking = PrivateNetworking(
+                "private-networking",
+                targets=tuple(
+                    PrivateLinkTarget(key, resource_ids[key], groups)
+                    for key, groups in PRIVATE_LINK_GROUPS.items()
+                ),
+                virtual_network_id=self.network.virtual_network.id,
+                subnet_id=self.network.private_endpoint_subnet.id,
+                resource_group_name=self.resource_group.name,
+                location=settings.location,
+                name_base=names.base,
+                tags=settings.tags,
+                opts=child,
+            )
+        self.diagnostics = Diagnostics(
+            "diagnostics",
+            targets=(
+                DiagnosticTarget("workspace", workspace.workspace.id),
+                DiagnosticTarget(
+                    "data-lake",
+                    blob_service_uri(storage.data_lake.id),
+                    metric_categories=(STORAGE_TRANSACTION_METRICS,),
+                ),
+                DiagnosticTarget("key-vault", workspace.key_vault.id),
+                DiagnosticTarget("container-registry", workspace.container_registry.id),
+            ),
+            log_analytics_workspace_id=workspace.log_analytics_workspace.id,
+            opts=child,
+        )
+        self.locks: Locks | None = None
+        if settings.protect:
+            self.locks = Locks(
+                "locks",
+                resource_group_name=self.resource_group.name,
+                resources={"data-lake": storage.data_lake.id},
+                opts=child,
+            )

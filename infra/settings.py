@@ -23,6 +23,7 @@ from typing import Any
 import pulumi
 
 from infra import naming
+from infra.private_networking import MIN_PRIVATE_ENDPOINT_SUBNET_PREFIX
 
 PROJECT = "azureml-dask"
 """The Pulumi project name: every config key lives in this namespace."""
@@ -214,6 +215,7 @@ class Settings:
         default_factory=lambda: ServicePrincipalSettings(mode="none")
     )
     groups: GroupSettings = field(default_factory=GroupSettings)
+    private_networking: bool = False
 
     @property
     def datastore_names(self) -> tuple[str, ...]:
@@ -530,7 +532,9 @@ def _log_analytics(root: _Section) -> LogAnalyticsSettings:
     return LogAnalyticsSettings(retention)
 
 
-def _workspace(root: _Section, default_name: str, environment: str) -> WorkspaceSettings:
+def _workspace(
+    root: _Section, default_name: str, environment: str, private_networking: bool
+) -> WorkspaceSettings:
     s = root.section("workspace")
     name = s.string("name", default_name)
     friendly = s.string(
@@ -545,7 +549,9 @@ def _workspace(root: _Section, default_name: str, environment: str) -> Workspace
         pattern=r"[^<>]{0,1024}",
         allowed="up to 1024 characters without < or >",
     )
-    access = s.string("publicNetworkAccess", "Enabled", choices=PUBLIC_NETWORK_ACCESS)
+    # A private stack's workspace is private unless the key says otherwise (then rejected).
+    default_access = "Disabled" if private_networking else "Enabled"
+    access = s.string("publicNetworkAccess", default_access, choices=PUBLIC_NETWORK_ACCESS)
     s.done()
     return WorkspaceSettings(name, friendly, description, access)
 
@@ -736,6 +742,7 @@ def parse_settings(
     )
     tags = _tags(root, environment)
     protect = root.boolean("protect", False)
+    private_networking = root.boolean("privateNetworking", False)
 
     names = naming.ResourceNames(name_prefix, environment, suffix)
     virtual_network = _virtual_network(root)
@@ -744,12 +751,15 @@ def parse_settings(
     key_vault = _key_vault(root, names.key_vault)
     container_registry = _container_registry(root, names.container_registry)
     log_analytics = _log_analytics(root)
-    workspace = _workspace(root, names.workspace, environment)
+    workspace = _workspace(root, names.workspace, environment, private_networking)
     clusters = _compute_clusters(root)
     instances = _compute_instances(root)
     service_principal = _service_principal(root, secret, f"sp-{name_prefix}-{environment}")
     groups = _groups(root)
     root.done()
+    problems += _private_networking_problems(
+        private_networking, virtual_network, workspace, container_registry
+    )
 
     _unique(problems, "computeClusters", [c.name for c in clusters])
     _unique(problems, "computeInstances", [i.name for i in instances])
@@ -803,7 +813,46 @@ def parse_settings(
         compute_instances=instances,
         service_principal=service_principal,
         groups=groups,
+        private_networking=private_networking,
     )
+
+
+def _private_networking_problems(
+    private_networking: bool,
+    virtual_network: VirtualNetworkSettings,
+    workspace: WorkspaceSettings,
+    container_registry: ContainerRegistrySettings,
+) -> list[str]:
+    """Combinations that cannot work with (or without) private endpoints."""
+    switch = f"{PROJECT}:privateNetworking"
+    problems: list[str] = []
+    subnet = virtual_network.private_endpoint_subnet_address_prefix
+    try:
+        prefix_length = ipaddress.ip_network(subnet).prefixlen
+    except ValueError:
+        prefix_length = 0  # already reported as an invalid CIDR
+    if private_networking and prefix_length > MIN_PRIVATE_ENDPOINT_SUBNET_PREFIX:
+        problems.append(
+            f"{PROJECT}:virtualNetwork.privateEndpointSubnetAddressPrefix = {subnet!r}: "
+            f"{switch} = true needs /{MIN_PRIVATE_ENDPOINT_SUBNET_PREFIX} or larger (room "
+            "for the stack's private endpoints and Azure's 5 reserved addresses)"
+        )
+    if private_networking and container_registry.sku_name != "Premium":
+        problems.append(
+            f"{PROJECT}:containerRegistry.skuName = {container_registry.sku_name!r}: "
+            f"{switch} = true needs Premium (only Premium registries have private endpoints)"
+        )
+    if private_networking and workspace.public_network_access == "Enabled":
+        problems.append(
+            f"{PROJECT}:workspace.publicNetworkAccess = 'Enabled': contradicts {switch} = "
+            "true (the workspace would stay reachable from the internet); remove the key"
+        )
+    if not private_networking and workspace.public_network_access == "Disabled":
+        problems.append(
+            f"{PROJECT}:workspace.publicNetworkAccess = 'Disabled': needs {switch} = true, "
+            "or nothing could reach the workspace (it would have no private endpoint)"
+        )
+    return problems
 
 
 def _unique(problems: list[str], key: str, names: list[str]) -> None:

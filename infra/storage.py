@@ -16,9 +16,21 @@ def _hardened_account(
     *,
     hierarchical_namespace: bool,
     allow_shared_key_access: bool,
+    private_networking: bool,
     placement: Placement,
     opts: pulumi.ResourceOptions,
 ) -> storage.StorageAccount:
+    # Private: reachable only through its private endpoints (and trusted Azure services).
+    network = (
+        {
+            "public_network_access": "Disabled",
+            "network_rule_set": storage.NetworkRuleSetArgs(
+                default_action=storage.DefaultAction.DENY, bypass="AzureServices"
+            ),
+        }
+        if private_networking
+        else {"public_network_access": "Enabled"}
+    )
     return storage.StorageAccount(
         resource_name,
         account_name=account_name,
@@ -33,6 +45,7 @@ def _hardened_account(
         allow_blob_public_access=False,
         allow_shared_key_access=allow_shared_key_access,
         allow_cross_tenant_replication=False,
+        **network,
         tags=dict(placement.tags),
         opts=opts,
     )
@@ -52,6 +65,8 @@ class Storage(pulumi.ComponentResource):
         lake: DataLakeSettings,
         placement: Placement,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        private_networking: bool = False,
     ) -> None:
         super().__init__("azureml-dask:storage:Storage", name, None, opts)
         # The workspace's own account must NOT have a hierarchical namespace. Azure ML's
@@ -62,6 +77,7 @@ class Storage(pulumi.ComponentResource):
             account.sku_name,
             hierarchical_namespace=False,
             allow_shared_key_access=True,
+            private_networking=private_networking,
             placement=placement,
             opts=placement.options(self),
         )
@@ -73,6 +89,7 @@ class Storage(pulumi.ComponentResource):
             lake.sku_name,
             hierarchical_namespace=True,
             allow_shared_key_access=False,
+            private_networking=private_networking,
             placement=placement,
             opts=placement.options(self, stateful=True),
         )

@@ -21,8 +21,12 @@ from infra.settings import (
 )
 
 
-def vault_properties(settings: KeyVaultSettings, tenant_id: pulumi.Input[str]) -> dict:
+def vault_properties(
+    settings: KeyVaultSettings, tenant_id: pulumi.Input[str], *, private_networking: bool = False
+) -> dict:
     """Key vault properties: RBAC, soft delete; purge protection only when on.
+
+    A private vault takes no public traffic: network ACLs deny all but trusted Azure services.
 
     Azure rejects `enablePurgeProtection: false` and never lets it be turned off once on,
     so the property is omitted rather than sent as false.
@@ -38,7 +42,26 @@ def vault_properties(settings: KeyVaultSettings, tenant_id: pulumi.Input[str]) -
     }
     if settings.enable_purge_protection:
         properties["enable_purge_protection"] = True
+    if private_networking:
+        properties["public_network_access"] = "Disabled"
+        properties["network_acls"] = keyvault.NetworkRuleSetArgs(
+            default_action=keyvault.NetworkRuleAction.DENY,
+            bypass=keyvault.NetworkRuleBypassOptions.AZURE_SERVICES,
+        )
+    else:
+        properties["public_network_access"] = "Enabled"
     return properties
+
+
+def registry_network(private_networking: bool) -> dict:
+    """Registry network settings: a private (Premium) registry denies all public traffic."""
+    if not private_networking:
+        return {"public_network_access": "Enabled"}
+    return {
+        "public_network_access": "Disabled",
+        "network_rule_bypass_options": "AzureServices",
+        "network_rule_set": containerregistry.NetworkRuleSetArgs(default_action="Deny"),
+    }
 
 
 class Workspace(pulumi.ComponentResource):
@@ -56,13 +79,16 @@ class Workspace(pulumi.ComponentResource):
         storage_account_id: pulumi.Input[str],
         tenant_id: pulumi.Input[str],
         placement: Placement,
+        private_networking: bool = False,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("azureml-dask:workspace:Workspace", name, None, opts)
         self.key_vault = keyvault.Vault(
             "key-vault",
             vault_name=key_vault.name,
-            properties=keyvault.VaultPropertiesArgs(**vault_properties(key_vault, tenant_id)),
+            properties=keyvault.VaultPropertiesArgs(
+                **vault_properties(key_vault, tenant_id, private_networking=private_networking)
+            ),
             resource_group_name=placement.resource_group_name,
             location=placement.location,
             tags=dict(placement.tags),
@@ -95,6 +121,7 @@ class Workspace(pulumi.ComponentResource):
             registry_name=container_registry.name,
             sku=containerregistry.SkuArgs(name=container_registry.sku_name),
             admin_user_enabled=False,
+            **registry_network(private_networking),
             resource_group_name=placement.resource_group_name,
             location=placement.location,
             tags=dict(placement.tags),

@@ -41,7 +41,8 @@ def role_of(record: ResourceRecord) -> str | None:
 
 def test_clusters_match_settings(stack_run: StackRun, stack_settings: Settings) -> None:
     clusters = {r.inputs["computeName"]: r for r in computes(stack_run, "AmlCompute")}
-    assert list(clusters) == [c.name for c in stack_settings.compute_clusters]
+    # Registration order follows dependency resolution (private endpoints), not settings order.
+    assert sorted(clusters) == sorted(c.name for c in stack_settings.compute_clusters)
     subnet = stack_run.one("azure-native:network:Subnet", "compute-subnet").id
     identity = stack_run.one(IDENTITY).id
     workspace = stack_run.one(WORKSPACE).inputs["workspaceName"]
@@ -96,7 +97,7 @@ def test_instances_are_personal_private_and_shut_down_when_idle(
     stack_run: StackRun, stack_settings: Settings
 ) -> None:
     instances = {r.inputs["computeName"]: r for r in computes(stack_run, "ComputeInstance")}
-    assert list(instances) == [i.name for i in stack_settings.compute_instances]
+    assert sorted(instances) == sorted(i.name for i in stack_settings.compute_instances)
     subnet = stack_run.one("azure-native:network:Subnet", "compute-subnet").id
     for i in stack_settings.compute_instances:
         record = instances[i.name]

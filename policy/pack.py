@@ -1,0 +1,23 @@
+"""Every policy of the pack, in one list (importable; `__main__.py` serves it)."""
+
+from __future__ import annotations
+
+from pulumi_policy import Policy
+
+from policy import access, compute, container_registry, key_vault, private_networking, storage, tags
+
+PACK_NAME = "azureml-dask-security"
+
+POLICIES: tuple[Policy, ...] = (
+    storage.HTTPS_AND_TLS,
+    storage.NO_PUBLIC_BLOB_ACCESS,
+    storage.DATA_LAKE_NAMESPACE,
+    key_vault.KEY_VAULT,
+    container_registry.ADMIN_USER_DISABLED,
+    compute.NO_PUBLIC_ACCESS,
+    compute.CLUSTER_SCALE_DOWN,
+    compute.INSTANCE_IDLE_SHUTDOWN,
+    access.ROLE_ASSIGNMENTS,
+    private_networking.PRIVATE_ENDPOINTS,
+    tags.TAGS_PRESENT,
+)

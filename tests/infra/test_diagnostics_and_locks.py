@@ -1,0 +1,69 @@
+"""Diagnostic settings and management locks, as Azure receives them (mocks)."""
+
+from __future__ import annotations
+
+import pytest
+
+from infra.diagnostics import (
+    ALL_LOGS,
+    ALL_METRICS,
+    STORAGE_TRANSACTION_METRICS,
+    Diagnostics,
+    DiagnosticTarget,
+    blob_service_uri,
+)
+from infra.locks import Locks
+from tests.component_mocks import by_type, run_components
+
+LOG_ANALYTICS_ID = "/subscriptions/sub/resourceGroups/rg/providers/x/workspaces/log"
+
+
+def test_every_target_sends_all_logs_and_its_metrics_to_log_analytics():
+    def declare() -> None:
+        Diagnostics(
+            "diagnostics",
+            targets=(
+                DiagnosticTarget("workspace", "/id/workspace"),
+                DiagnosticTarget(
+                    "data-lake",
+                    blob_service_uri("/id/lake"),
+                    metric_categories=(STORAGE_TRANSACTION_METRICS,),
+                ),
+            ),
+            log_analytics_workspace_id=LOG_ANALYTICS_ID,
+        )
+
+    settings = by_type(run_components(declare), "azure-native:monitor:DiagnosticSetting")
+    by_uri = {s.inputs["resourceUri"]: s.inputs for s in settings}
+    assert set(by_uri) == {"/id/workspace", "/id/lake/blobServices/default"}
+    for inputs in by_uri.values():
+        assert inputs["workspaceId"] == LOG_ANALYTICS_ID
+        assert inputs["logs"] == [{"categoryGroup": ALL_LOGS, "enabled": True}]
+    assert by_uri["/id/workspace"]["metrics"] == [{"category": ALL_METRICS, "enabled": True}]
+    assert by_uri["/id/lake/blobServices/default"]["metrics"] == [
+        {"category": STORAGE_TRANSACTION_METRICS, "enabled": True}
+    ]
+
+
+def test_duplicate_diagnostic_keys_are_rejected():
+    def declare() -> None:
+        target = DiagnosticTarget("workspace", "/id/workspace")
+        Diagnostics("d", targets=(target, target), log_analytics_workspace_id=LOG_ANALYTICS_ID)
+
+    with pytest.raises(ValueError, match="unique"):
+        run_components(declare)
+
+
+def test_locks_are_can_not_delete_on_the_group_and_each_resource():
+    def declare() -> None:
+        Locks("locks", resource_group_name="rg-prod", resources={"data-lake": "/id/lake"})
+
+    registrations = run_components(declare)
+    (group_lock,) = by_type(
+        registrations, "azure-native:authorization:ManagementLockAtResourceGroupLevel"
+    )
+    assert group_lock.inputs["level"] == "CanNotDelete"
+    assert group_lock.inputs["resourceGroupName"] == "rg-prod"
+    (lake_lock,) = by_type(registrations, "azure-native:authorization:ManagementLockByScope")
+    assert lake_lock.inputs["level"] == "CanNotDelete"
+    assert lake_lock.inputs["scope"] == "/id/lake"

@@ -1,0 +1,118 @@
+"""Private networking settings: the switch, its defaults, and combinations that cannot work."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pytest
+
+from infra.offline import ResourceRecord, run_config
+from infra.settings import PROJECT, Settings, SettingsError, parse_settings
+
+BASE: dict[str, Any] = {
+    "location": "westeurope",
+    "tags": {"owner": "data-platform", "costCenter": "cc-1"},
+}
+PRIVATE_REGISTRY = {"containerRegistry": {"skuName": "Premium"}}
+
+
+def raw(**settings: Any) -> dict[str, str]:
+    merged = {**BASE, **settings}
+    return {f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v) for k, v in merged.items()}
+
+
+def parse(**settings: Any) -> Settings:
+    return parse_settings(raw(**settings), "dev")
+
+
+def test_private_networking_is_off_by_default_and_the_workspace_public() -> None:
+    s = parse()
+    assert s.private_networking is False
+    assert s.workspace.public_network_access == "Enabled"
+
+
+def test_a_private_stack_makes_the_workspace_private_by_default() -> None:
+    s = parse(privateNetworking=True, **PRIVATE_REGISTRY)
+    assert s.private_networking is True
+    assert s.workspace.public_network_access == "Disabled"
+
+
+def test_a_slash_27_endpoint_subnet_is_large_enough() -> None:
+    network = {
+        "addressPrefixes": ["10.40.0.0/16"],
+        "computeSubnetAddressPrefix": "10.40.0.0/22",
+        "privateEndpointSubnetAddressPrefix": "10.40.4.0/27",
+    }
+    s = parse(privateNetworking=True, virtualNetwork=network, **PRIVATE_REGISTRY)
+    assert s.virtual_network.private_endpoint_subnet_address_prefix == "10.40.4.0/27"
+
+
+BAD_PRIVATE_NETWORKING: list[tuple[str, dict[str, Any], str, str]] = [
+    (
+        "basic-registry",
+        {"privateNetworking": True},
+        f"{PROJECT}:containerRegistry.skuName = 'Basic'",
+        f"{PROJECT}:privateNetworking = true needs Premium",
+    ),
+    (
+        "standard-registry",
+        {"privateNetworking": True, "containerRegistry": {"skuName": "Standard"}},
+        f"{PROJECT}:containerRegistry.skuName = 'Standard'",
+        "needs Premium",
+    ),
+    (
+        "public-workspace-in-private-stack",
+        {"privateNetworking": True, "workspace": {"publicNetworkAccess": "Enabled"}}
+        | PRIVATE_REGISTRY,
+        f"{PROJECT}:workspace.publicNetworkAccess = 'Enabled'",
+        f"contradicts {PROJECT}:privateNetworking = true",
+    ),
+    (
+        "private-workspace-without-endpoints",
+        {"workspace": {"publicNetworkAccess": "Disabled"}},
+        f"{PROJECT}:workspace.publicNetworkAccess = 'Disabled'",
+        f"needs {PROJECT}:privateNetworking = true",
+    ),
+    (
+        "endpoint-subnet-too-small",
+        {
+            "privateNetworking": True,
+            "virtualNetwork": {
+                "addressPrefixes": ["10.40.0.0/16"],
+                "computeSubnetAddressPrefix": "10.40.0.0/22",
+                "privateEndpointSubnetAddressPrefix": "10.40.4.0/28",
+            },
+        }
+        | PRIVATE_REGISTRY,
+        f"{PROJECT}:virtualNetwork.privateEndpointSubnetAddressPrefix = '10.40.4.0/28'",
+        "needs /27 or larger",
+    ),
+    (
+        "switch-not-boolean",
+        {"privateNetworking": "yes"},
+        f"{PROJECT}:privateNetworking = 'yes'",
+        "must be true or false",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("settings", "key", "allowed"),
+    [c[1:] for c in BAD_PRIVATE_NETWORKING],
+    ids=[c[0] for c in BAD_PRIVATE_NETWORKING],
+)
+def test_settings_that_cannot_work_are_rejected_naming_the_keys(
+    settings: dict[str, Any], key: str, allowed: str
+) -> None:
+    with pytest.raises(SettingsError) as err:
+        parse(**settings)
+    assert key in str(err.value)
+    assert allowed in str(err.value)
+
+
+def test_a_rejected_private_stack_declares_nothing() -> None:
+    records: list[ResourceRecord] = []
+    with pytest.raises(SettingsError, match="needs Premium"):
+        run_config("dev", raw(privateNetworking=True), records=records)
+    assert records == []

@@ -1,0 +1,123 @@
+"""The outputs contract: the stack outputs other teams consume, in one place.
+
+Every output is flat, top-level and non-secret (a nested object holding one secret becomes
+secret as a whole). `__main__.py` exports exactly `OUTPUTS`, the README's table is checked
+against it, and a test pins each version of the contract: removing an output or changing
+its type needs a new `CONTRACT_VERSION`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+import pulumi
+
+if TYPE_CHECKING:
+    from infra.platform import Platform
+
+CONTRACT_VERSION = "1"
+
+
+@dataclass(frozen=True)
+class OutputSpec:
+    """One stack output: its name, JSON type, meaning, and how the platform provides it."""
+
+    name: str
+    type: str  # "string" or "list of strings"
+    description: str
+    value: Callable[[Platform], Any]
+
+
+def _dfs_urls(platform: Platform) -> pulumi.Output[list[str]]:
+    account = platform.storage.data_lake.name
+    filesystems = [fs.name for fs in platform.storage.filesystems]
+    return pulumi.Output.all(account, *filesystems).apply(
+        lambda v: [f"abfss://{fs}@{v[0]}.dfs.core.windows.net/" for fs in v[1:]]
+    )
+
+
+OUTPUTS: tuple[OutputSpec, ...] = (
+    OutputSpec(
+        "outputsContractVersion",
+        "string",
+        "Version of this contract; bumped when an output is removed or changes type.",
+        lambda p: CONTRACT_VERSION,
+    ),
+    OutputSpec(
+        "subscriptionId", "string", "Azure subscription id.", lambda p: p.client.subscription_id
+    ),
+    OutputSpec("tenantId", "string", "Entra ID tenant id.", lambda p: p.client.tenant_id),
+    OutputSpec(
+        "resourceGroupName", "string", "Resource group name.", lambda p: p.resource_group.name
+    ),
+    OutputSpec("location", "string", "Azure region.", lambda p: p.settings.location),
+    OutputSpec(
+        "workspaceName",
+        "string",
+        "Azure ML workspace name.",
+        lambda p: p.workspace.workspace.name,
+    ),
+    OutputSpec(
+        "workspaceId",
+        "string",
+        "Azure ML workspace resource id.",
+        lambda p: p.workspace.workspace.id,
+    ),
+    OutputSpec(
+        "dataLakeAccountName",
+        "string",
+        "ADLS Gen2 storage account name.",
+        lambda p: p.storage.data_lake.name,
+    ),
+    OutputSpec(
+        "dataLakeFilesystems",
+        "list of strings",
+        "Data lake filesystem names.",
+        lambda p: [fs.name for fs in p.storage.filesystems],
+    ),
+    OutputSpec(
+        "dataLakeFilesystemUrls",
+        "list of strings",
+        "`abfss://<filesystem>@<account>.dfs.core.windows.net/`, same order as "
+        "`dataLakeFilesystems`.",
+        _dfs_urls,
+    ),
+    OutputSpec(
+        "keyVaultUri",
+        "string",
+        "Key vault URI.",
+        lambda p: p.workspace.key_vault.properties.vault_uri,
+    ),
+    OutputSpec(
+        "containerRegistryLoginServer",
+        "string",
+        "Container registry login server.",
+        lambda p: p.workspace.container_registry.login_server,
+    ),
+    OutputSpec(
+        "virtualNetworkId",
+        "string",
+        "Virtual network resource id.",
+        lambda p: p.network.virtual_network.id,
+    ),
+    OutputSpec(
+        "computeSubnetId",
+        "string",
+        "Compute subnet resource id.",
+        lambda p: p.network.compute_subnet.id,
+    ),
+    OutputSpec(
+        "privateEndpointSubnetId",
+        "string",
+        "Private endpoint subnet resource id.",
+        lambda p: p.network.private_endpoint_subnet.id,
+    ),
+)
+
+
+def export_outputs(platform: Platform) -> None:
+    """Export every output of the contract as a top-level stack output."""
+    for spec in OUTPUTS:
+        pulumi.export(spec.name, spec.value(platform))

@@ -1,0 +1,169 @@
+"""`python -m infra.plan --stack dev`: what a stack would create, without a cloud account.
+
+Runs the real program under the offline engine (`infra.offline`) and prints the resource
+tree (type, logical name, the properties Azure would receive, secrets masked) and the stack
+outputs. The data model (`build_plan`, a plain JSON-serialisable dict) is kept apart from
+the rendering (`render_text`) so other views (JSON, diffs) can reuse it.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from infra.access import role_name_for_definition_id
+from infra.offline import (
+    REPO_ROOT,
+    SECRET_MASK,
+    ResourceRecord,
+    StackFileError,
+    StackRun,
+    run_stack,
+)
+from infra.settings import SettingsError
+
+# Inputs shown once per stack rather than on every resource.
+_COMMON_INPUTS = ("resourceGroupName", "location", "tags")
+
+
+def _mask(value: Any, secret_paths: Sequence[str], path: str = "") -> Any:
+    if path in secret_paths or (not path and "." in secret_paths):
+        return SECRET_MASK
+    if isinstance(value, dict):
+        return {k: _mask(v, secret_paths, f"{path}.{k}".lstrip(".")) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_mask(v, secret_paths, f"{path}[{i}]") for i, v in enumerate(value)]
+    return value
+
+
+def _address(record: ResourceRecord) -> str:
+    return f"{record.type}::{record.name}"
+
+
+def _resource(record: ResourceRecord, parents: dict[str, ResourceRecord]) -> dict[str, Any]:
+    parent = parents.get(record.parent or "")
+    entry: dict[str, Any] = {
+        "address": _address(record),
+        "type": record.type,
+        "name": record.name,
+        "parent": _address(parent) if parent else None,
+        "component": not record.custom,
+        "id": record.id or None,
+        "protect": record.protect,
+        "replaceOnChanges": record.replace_on_changes,
+        "deleteBeforeReplace": record.delete_before_replace,
+        "properties": _mask(record.inputs, record.secret_paths),
+    }
+    role_id = record.inputs.get("roleDefinitionId")
+    if isinstance(role_id, str):
+        entry["roleName"] = role_name_for_definition_id(role_id)
+    return entry
+
+
+def build_plan(run: StackRun) -> dict[str, Any]:
+    """The plan as plain data: stack, resources (parents before children), outputs."""
+    by_urn = {r.urn: r for r in run.resources}
+    ordered: list[ResourceRecord] = []
+
+    def visit(parent_urn: str | None) -> None:
+        children = [
+            r for r in run.resources if (r.parent if r.parent in by_urn else None) == parent_urn
+        ]
+        # Azure resources first (the resource group leads), then nested components.
+        for child in sorted(children, key=lambda r: (not r.custom, r.type, r.name)):
+            ordered.append(child)
+            visit(child.urn)
+
+    visit(None)
+    return {
+        "stack": run.stack,
+        "resources": [_resource(r, by_urn) for r in ordered],
+        "outputs": {
+            name: SECRET_MASK if name in run.secret_outputs else value
+            for name, value in run.outputs.items()
+        },
+        "secretOutputs": list(run.secret_outputs),
+    }
+
+
+def _flatten(value: Any, path: str = "") -> list[tuple[str, Any]]:
+    """Nested objects become dotted paths; lists stay whole (one line per item)."""
+    if isinstance(value, dict) and value:
+        return [i for k, v in value.items() for i in _flatten(v, f"{path}.{k}".lstrip("."))]
+    return [(path, value)]
+
+
+def _show(value: Any) -> str:
+    if isinstance(value, str):
+        return value
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={_show(v)}" for k, v in value.items())
+    if isinstance(value, list) and all(isinstance(v, str) for v in value):
+        return "[" + ", ".join(value) + "]"
+    return json.dumps(value)
+
+
+def render_text(plan: dict[str, Any]) -> str:
+    """A human-readable rendering of `build_plan`'s result."""
+    resources = plan["resources"]
+    lines = [f"Stack {plan['stack']}: {sum(not r['component'] for r in resources)} resources"]
+    common: dict[str, Any] = next((r["properties"] for r in resources if not r["component"]), {})
+    for key in _COMMON_INPUTS:
+        if key in common:
+            lines.append(f"  {key}: {_show(common[key])}")
+    lines.append("  (shown once: every resource below that takes them receives these values)")
+    depth = {None: -1}
+    for r in resources:
+        level = depth.get(r["parent"], -1) + 1
+        depth[r["address"]] = level
+        indent = "  " * level
+        flags = [f for f, on in (("protect", r["protect"]),) if on]
+        if r["replaceOnChanges"]:
+            flags.append("replace on " + ", ".join(r["replaceOnChanges"]))
+        if r["deleteBeforeReplace"]:
+            flags.append("delete before replace")
+        suffix = f"  [{'; '.join(flags)}]" if flags else ""
+        kind = "component" if r["component"] else r["type"]
+        lines.append("")
+        lines.append(f"{indent}+ {r['name']} ({kind}){suffix}")
+        if r.get("roleName"):
+            lines.append(f"{indent}    role: {r['roleName']}")
+        for path, value in _flatten(r["properties"]):
+            top = path.split(".")[0]
+            if not path or (top in _COMMON_INPUTS and common.get(top) == r["properties"][top]):
+                continue
+            if isinstance(value, list) and any(isinstance(v, dict) for v in value):
+                lines.append(f"{indent}    {path}:")
+                lines += [f"{indent}      - {_show(v)}" for v in value]
+            else:
+                lines.append(f"{indent}    {path}: {_show(value)}")
+    lines += ["", "Outputs:"]
+    width = max((len(n) for n in plan["outputs"]), default=0)
+    for name, value in plan["outputs"].items():
+        lines.append(f"  {name.ljust(width)}  {_show(value)}")
+    return "\n".join(lines)
+
+
+def main(argv: Sequence[str] | None = None, root: Path = REPO_ROOT) -> int:
+    """CLI entry point; returns the process exit code."""
+    parser = argparse.ArgumentParser(
+        prog="python -m infra.plan",
+        description="Show what a stack would create, offline (Pulumi mocks, no Azure).",
+    )
+    parser.add_argument("--stack", default="dev", help="stack name: Pulumi.<stack>.yaml")
+    args = parser.parse_args(argv)
+    try:
+        run = run_stack(args.stack, root)
+    except (StackFileError, SettingsError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 1
+    print(render_text(build_plan(run)))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

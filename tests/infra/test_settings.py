@@ -1,0 +1,274 @@
+"""Stack settings: defaults, and a clear error naming the key for every bad value."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import pulumi
+import pytest
+
+from infra.offline import ResourceRecord, run_config
+from infra.settings import (
+    PROJECT,
+    Settings,
+    SettingsError,
+    datastore_name,
+    parse_settings,
+)
+
+BASE: dict[str, Any] = {
+    "location": "westeurope",
+    "tags": {"owner": "data-platform", "costCenter": "cc-1"},
+}
+
+
+def raw(**settings: Any) -> dict[str, str]:
+    """Config as the Pulumi CLI hands it over: namespaced keys, JSON for non-strings."""
+    merged = {**BASE, **settings}
+    return {
+        f"{PROJECT}:{k}": v if isinstance(v, str) else json.dumps(v)
+        for k, v in merged.items()
+        if v is not None
+    }
+
+
+def parse(stack: str = "dev", secret_keys: tuple[str, ...] = (), **settings: Any) -> Settings:
+    return parse_settings(raw(**settings), stack, secret_keys=secret_keys)
+
+
+def test_defaults_are_small_cheap_and_valid() -> None:
+    s = parse()
+    assert s.location == "westeurope"
+    assert s.environment == "dev"
+    assert s.tags == {"owner": "data-platform", "costCenter": "cc-1", "environment": "dev"}
+    assert s.protect is False
+    assert s.data_lake.filesystems == ("fs1",)
+    assert s.key_vault.enable_purge_protection is False
+    assert s.container_registry.sku_name == "Basic"
+    assert s.compute_clusters == ()
+    assert not s.service_principal.enabled
+
+
+def test_settings_are_frozen() -> None:
+    s = parse()
+    with pytest.raises(AttributeError):
+        s.location = "eastus"  # type: ignore[misc]
+
+
+def test_every_problem_is_reported_at_once() -> None:
+    with pytest.raises(SettingsError) as err:
+        parse(location="West Europe", namePrefix="Bad_Prefix", protect="maybe")
+    assert len(err.value.problems) == 3
+
+
+def test_config_of_other_namespaces_is_left_alone() -> None:
+    config = {**raw(), "azure-native:location": "westeurope"}
+    assert parse_settings(config, "dev").location == "westeurope"
+
+
+def test_filesystem_names_map_to_valid_datastore_names() -> None:
+    assert datastore_name("raw-data") == "raw_data"
+    s = parse(dataLake={"filesystems": ["fs1", "raw-data"]})
+    assert s.datastore_names == ("fs1", "raw_data")
+
+
+# (settings, the key the error must name, a fragment saying what is allowed)
+BAD_STACK_CORE: list[tuple[dict[str, Any], str, str]] = [
+    ({"location": None}, f"{PROJECT}:location is required", "region"),
+    ({"location": "West Europe"}, f"{PROJECT}:location = 'West Europe'", "lowercase"),
+    ({"namePrefix": "Aml_Dask"}, f"{PROJECT}:namePrefix = 'Aml_Dask'", "lowercase"),
+    ({"namePrefix": "averyverylongprefix"}, f"{PROJECT}:namePrefix", "2-10"),
+    ({"environment": "production1"}, f"{PROJECT}:environment = 'production1'", "2-8"),
+    ({"nameSuffix": "ABC"}, f"{PROJECT}:nameSuffix = 'ABC'", "4-6 lowercase"),
+    ({"protect": "yes"}, f"{PROJECT}:protect = 'yes'", "true or false"),
+    ({"tags": "owner=me"}, f"{PROJECT}:tags", "must be an object"),
+    ({"tags": {"owner": "me"}}, f"{PROJECT}:tags.costCenter is required", "every resource"),
+    (
+        {"tags": {"owner": "me", "costCenter": "1", "environment": "prod"}},
+        f"{PROJECT}:tags.environment = 'prod'",
+        "must equal",
+    ),
+    ({"tags": {"owner": "", "costCenter": "1"}}, f"{PROJECT}:tags.owner", "1-256"),
+    ({"tags": {"owner": "me", "costCenter": "1", "a/b": "x"}}, f"{PROJECT}:tags.a/b", "< > %"),
+    ({"locaton": "westeurope"}, f"{PROJECT}:locaton is not a known setting", "known here"),
+    (
+        {"virtualNetwork": {"addressPrefixes": ["10.0.0.0/33"]}},
+        f"{PROJECT}:virtualNetwork.addressPrefixes[0] = '10.0.0.0/33'",
+        "CIDR",
+    ),
+    (
+        {"virtualNetwork": {"addressPrefixes": ["10.0.0.1/16"]}},
+        f"{PROJECT}:virtualNetwork.addressPrefixes[0] = '10.0.0.1/16'",
+        "no host bits",
+    ),
+    (
+        {"virtualNetwork": {"addressPrefixes": ["10.0.0.0/16", "10.0.128.0/17"]}},
+        f"{PROJECT}:virtualNetwork.addressPrefixes",
+        "overlap",
+    ),
+    (
+        {"virtualNetwork": {"addressPrefixes": []}},
+        f"{PROJECT}:virtualNetwork.addressPrefixes",
+        "at least 1",
+    ),
+    (
+        {"virtualNetwork": {"computeSubnetAddressPrefix": "10.99.0.0/24"}},
+        f"{PROJECT}:virtualNetwork.computeSubnetAddressPrefix = '10.99.0.0/24'",
+        "inside the address space",
+    ),
+    (
+        {"virtualNetwork": {"privateEndpointSubnetAddressPrefix": "10.40.2.0/24"}},
+        f"{PROJECT}:virtualNetwork.privateEndpointSubnetAddressPrefix = '10.40.2.0/24'",
+        "overlaps the compute subnet",
+    ),
+    (
+        {"virtualNetwork": {"computeSubnetAddressPrefix": "10.40.0.0/30"}},
+        f"{PROJECT}:virtualNetwork.computeSubnetAddressPrefix",
+        "/29 or larger",
+    ),
+    (
+        {"virtualNetwork": {"subnets": []}},
+        f"{PROJECT}:virtualNetwork.subnets is not a known setting",
+        "addressPrefixes",
+    ),
+    (
+        {"storageAccount": {"skuName": "Premium_LRS"}},
+        f"{PROJECT}:storageAccount.skuName = 'Premium_LRS'",
+        "Standard_ZRS",
+    ),
+    (
+        {"dataLake": {"skuName": "Standard_XYZ"}},
+        f"{PROJECT}:dataLake.skuName = 'Standard_XYZ'",
+        "Standard_GZRS",
+    ),
+    (
+        {"dataLake": {"filesystems": ["FS1"]}},
+        f"{PROJECT}:dataLake.filesystems[0] = 'FS1'",
+        "lowercase",
+    ),
+    ({"dataLake": {"filesystems": ["ab"]}}, f"{PROJECT}:dataLake.filesystems[0] = 'ab'", "3-63"),
+    (
+        {"dataLake": {"filesystems": ["a--b"]}},
+        f"{PROJECT}:dataLake.filesystems[0] = 'a--b'",
+        "single hyphens",
+    ),
+    (
+        {"dataLake": {"filesystems": ["-abc"]}},
+        f"{PROJECT}:dataLake.filesystems[0] = '-abc'",
+        "starting and ending",
+    ),
+    ({"dataLake": {"filesystems": []}}, f"{PROJECT}:dataLake.filesystems", "at least 1"),
+    (
+        {"dataLake": {"filesystems": ["fs1", "fs1"]}},
+        f"{PROJECT}:dataLake.filesystems",
+        "twice",
+    ),
+    (
+        {"dataLake": {"filesystems": ["workspaceblobstore"]}},
+        f"{PROJECT}:dataLake.filesystems = 'workspaceblobstore'",
+        "reserved",
+    ),
+    (
+        {"dataLake": {"deleteRetentionDays": 0}},
+        f"{PROJECT}:dataLake.deleteRetentionDays = 0",
+        "1 to 365",
+    ),
+    (
+        {"keyVault": {"softDeleteRetentionInDays": 3}},
+        f"{PROJECT}:keyVault.softDeleteRetentionInDays = 3",
+        "7 to 90",
+    ),
+    (
+        {"keyVault": {"enablePurgeProtection": "sometimes"}},
+        f"{PROJECT}:keyVault.enablePurgeProtection",
+        "true or false",
+    ),
+    (
+        {"containerRegistry": {"skuName": "Gold"}},
+        f"{PROJECT}:containerRegistry.skuName = 'Gold'",
+        "Premium",
+    ),
+    (
+        {"logAnalytics": {"retentionInDays": 7}},
+        f"{PROJECT}:logAnalytics.retentionInDays = 7",
+        "30 to 730",
+    ),
+    (
+        {"workspace": {"publicNetworkAccess": "Open"}},
+        f"{PROJECT}:workspace.publicNetworkAccess = 'Open'",
+        "Enabled, Disabled",
+    ),
+    (
+        {"storageAccount": {"name": "St-Account"}},
+        f"{PROJECT}:storageAccount.name = 'St-Account'",
+        "3-24 lowercase",
+    ),
+    (
+        {"keyVault": {"name": "1vault"}},
+        f"{PROJECT}:keyVault.name = '1vault'",
+        "starting with a letter",
+    ),
+    (
+        {"containerRegistry": {"name": "cr-1"}},
+        f"{PROJECT}:containerRegistry.name = 'cr-1'",
+        "5-50 letters and digits",
+    ),
+    (
+        {"workspace": {"name": "w" * 34}},
+        f"{PROJECT}:workspace.name",
+        "3-33",
+    ),
+    (
+        {"namePrefix": "abcdefghij", "environment": "abcdefgh"},
+        f"{PROJECT}:keyVault.name = 'kv-abcdefghij-abcdefgh-",
+        f"shorten {PROJECT}:namePrefix",
+    ),
+    (
+        {"dataLake": {"name": "sameaccount"}, "storageAccount": {"name": "sameaccount"}},
+        f"{PROJECT}:dataLake.name = 'sameaccount'",
+        "must differ",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("settings", "key", "allowed"), BAD_STACK_CORE, ids=[c[1] for c in BAD_STACK_CORE]
+)
+def test_bad_stack_core_settings_name_the_key(
+    settings: dict[str, Any], key: str, allowed: str
+) -> None:
+    with pytest.raises(SettingsError) as err:
+        parse(**settings)
+    message = str(err.value)
+    assert key in message
+    assert allowed in message
+
+
+def test_stack_core_table_is_large_enough() -> None:
+    assert len(BAD_STACK_CORE) >= 15
+
+
+def test_bad_settings_fail_before_any_resource_is_declared() -> None:
+    records: list[ResourceRecord] = []
+    with pytest.raises(SettingsError, match=f"{PROJECT}:location"):
+        run_config("dev", raw(location="Not A Region"), records=records)
+    assert records == []
+
+
+def test_read_settings_reads_the_pulumi_config_of_the_run() -> None:
+    run = run_config("stage", raw(environment="stage", namePrefix="team"))
+    assert run.outputs["resourceGroupName"] == "rg-team-stage"
+
+
+def test_secret_placeholder_is_a_pulumi_secret() -> None:
+    s = parse(
+        secret_keys=(f"{PROJECT}:servicePrincipalClientSecret",),
+        servicePrincipal={
+            "mode": "existing",
+            "clientId": "11111111-1111-1111-1111-111111111111",
+            "objectId": "22222222-2222-2222-2222-222222222222",
+        },
+        servicePrincipalClientSecret="s3cret",
+    )
+    assert isinstance(s.service_principal.client_secret, pulumi.Output)

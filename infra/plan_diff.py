@@ -1,8 +1,8 @@
 """What changes between two offline plans, and which of those changes destroy data.
 
 Pure logic over the plain plan structures `infra.plan.build_plan` returns (and `--json`
-writes): no Pulumi, no files, no git. Resources are matched by type token and logical name
-(`address`), the identity Pulumi itself uses inside a stack. Two uses:
+writes): no engine run, no files, no git. Resources are matched by type token and logical
+name (`address`), the identity Pulumi itself uses inside a stack. Two uses:
 
 - `diff_plans(before, after)`: a change set (the base branch against this one), with every
   change that replaces a resource and loses its state or data classified as destructive,
@@ -20,8 +20,7 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-SECRET_MASK = "[secret]"
-"""How the plan shows a secret value (the same mask as `infra.offline.SECRET_MASK`)."""
+from infra.offline import SECRET_MASK
 
 
 class Absent:

@@ -125,6 +125,11 @@ REPLACEMENTS: tuple[Replacement, ...] = (
 
 _REPLACEMENTS_BY_TYPE = {r.type: r for r in REPLACEMENTS}
 
+ALWAYS_REPLACED = ("resourceGroupName", "location")
+"""Inputs that re-create any Azure resource: its resource group is part of its id, and
+Azure cannot move a resource to another region (azure-native may preview such a change as
+an update, which Azure then rejects)."""
+
 
 def base_type(type_token: str) -> str:
     """`azure-native:storage/v20230101:StorageAccount` -> `azure-native:storage:StorageAccount`."""
@@ -295,10 +300,14 @@ def _option_changes(before: Mapping[str, Any], after: Mapping[str, Any]) -> list
 def _replaced_by(
     resource: Mapping[str, Any], changes: Iterable[PropertyChange], rule: Replacement | None
 ) -> list[str]:
-    """The changed paths that force re-creation: the type's rule, the resource's own
-    `replaceOnChanges`, or a new parent (the URN changes; without an alias Pulumi deletes
-    the old resource and creates a new one)."""
-    triggers = list(rule.paths if rule else ()) + list(resource.get("replaceOnChanges") or ())
+    """The changed paths that force re-creation: `ALWAYS_REPLACED`, the type's rule, the
+    resource's own `replaceOnChanges`, or a new parent (the URN changes; without an alias
+    Pulumi deletes the old resource and creates a new one)."""
+    triggers = [
+        *ALWAYS_REPLACED,
+        *(rule.paths if rule else ()),
+        *(resource.get("replaceOnChanges") or ()),
+    ]
     replaced = []
     for change in changes:
         if change.option:

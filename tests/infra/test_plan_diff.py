@@ -271,6 +271,14 @@ def test_replace_on_changes_marks_a_replacement_without_calling_it_destructive()
     assert "replaced (changes to addressPrefix re-create it)" in render_text(diff)
 
 
+def test_a_new_region_re_creates_any_resource_but_only_stateful_ones_are_destructive() -> None:
+    old = resource(NAT, "nat", {"location": "westeurope"})
+    new = resource(NAT, "nat", {"location": "northeurope"})
+    diff = diff_plans(plan(old), plan(new))
+    assert diff.resources[0].replaced_by == ["location"]
+    assert diff.exit_code == 2
+
+
 def test_versioned_type_tokens_follow_the_same_rules() -> None:
     versioned = "azure-native:storage/v20230101:StorageAccount"
     old = resource(versioned, "data-lake", {"isHnsEnabled": True})

@@ -67,7 +67,16 @@ def _export_tree(root: Path, commit: str, target: Path) -> None:
     if archive.returncode != 0:
         raise BaseError(f"git archive {commit} failed: {archive.stderr.decode().strip()}")
     with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
-        tar.extractall(target, filter="data")
+        tar.extractall(target, filter=_inside_tree)
+
+
+def _inside_tree(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
+    """Tar's `data` filter, skipping what it refuses (e.g. a committed link out of the
+    tree) instead of failing: the program and stack files never need such members."""
+    try:
+        return tarfile.data_filter(member, path)
+    except tarfile.FilterError:
+        return None
 
 
 def plan_at_revision(root: Path, revision: str, commit: str, stack: str) -> dict[str, Any]:

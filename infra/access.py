@@ -2,9 +2,17 @@
 
 from __future__ import annotations
 
+import re
 import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
 
 import pulumi
+import pulumi_azuread as azuread
+from pulumi_azure_native import authorization, keyvault, managedidentity
+
+from infra.common import Placement
+from infra.settings import GroupSettings, ServicePrincipalSettings
 
 # Azure built-in role definition GUIDs: the one table every assignment reads.
 ROLES: dict[str, str] = {
@@ -18,8 +26,18 @@ ROLES: dict[str, str] = {
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
 }
 
+# Which workspace role each configured group list receives.
+GROUP_ROLES: dict[str, str] = {
+    "data_scientists": "AzureML Data Scientist",
+    "compute_operators": "AzureML Compute Operator",
+    "readers": "Reader",
+}
+
 # Fixed namespace for role assignment names, so the same assignment always gets the same GUID.
 ROLE_ASSIGNMENT_NAMESPACE = uuid.UUID("3d0c6d0e-5b8e-4f5e-9c1b-6a7f2f0e9a11")
+
+SERVICE_PRINCIPAL_SECRET_NAME = "service-principal-client-secret"
+"""Key vault secret holding the service principal's client secret."""
 
 
 def role_definition_id(subscription_id: str, role: str) -> str:
@@ -42,10 +60,196 @@ def role_assignment_name(scope: str, principal_id: str, role_definition: str) ->
     return str(uuid.uuid5(ROLE_ASSIGNMENT_NAMESPACE, key))
 
 
-__all__ = [
-    "ROLES",
-    "pulumi",
-    "role_assignment_name",
-    "role_definition_id",
-    "role_name_for_definition_id",
-]
+def entra_tags(tags: Mapping[str, str]) -> list[str]:
+    """Azure tags as Entra ID tags, which are plain strings: `key:value`."""
+    return [f"{k}:{v}" for k, v in tags.items()]
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9]+", "-", text.lower()).strip("-")
+
+
+def assign_role(
+    resource_name: str,
+    *,
+    role: str,
+    scope: pulumi.Input[str],
+    principal_id: pulumi.Input[str],
+    principal_type: str,
+    subscription_id: pulumi.Input[str],
+    parent: pulumi.Resource,
+) -> authorization.RoleAssignment:
+    """Assign a built-in role, with a deterministic name and an explicit principal type.
+
+    `principal_type` avoids PrincipalNotFound while a new identity replicates through
+    Entra ID (`ServicePrincipal` is also right for managed identities).
+    """
+    definition = pulumi.Output.from_input(subscription_id).apply(
+        lambda sub: role_definition_id(sub, role)
+    )
+    name = pulumi.Output.all(scope, principal_id, definition).apply(
+        lambda v: role_assignment_name(v[0], v[1], v[2])
+    )
+    return authorization.RoleAssignment(
+        f"{resource_name}-{_slug(role)}",
+        role_assignment_name=name,
+        scope=scope,
+        principal_id=principal_id,
+        principal_type=principal_type,
+        role_definition_id=definition,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+@dataclass(frozen=True)
+class ServicePrincipalCredentials:
+    """What a datastore needs to authenticate as the service principal."""
+
+    client_id: pulumi.Output[str]
+    object_id: pulumi.Output[str]
+    client_secret: pulumi.Output[str]  # always a Pulumi secret
+
+
+class Access(pulumi.ComponentResource):
+    """The compute identity, the optional service principal, and every role assignment."""
+
+    compute_identity: managedidentity.UserAssignedIdentity
+    service_principal: ServicePrincipalCredentials | None
+    role_assignments: list[authorization.RoleAssignment]
+
+    def __init__(
+        self,
+        name: str,
+        *,
+        identity_name: str,
+        service_principal: ServicePrincipalSettings,
+        groups: GroupSettings,
+        data_lake_id: pulumi.Input[str],
+        workspace_id: pulumi.Input[str],
+        key_vault_name: pulumi.Input[str],
+        subscription_id: pulumi.Input[str],
+        deployer_object_id: pulumi.Input[str],
+        placement: Placement,
+        opts: pulumi.ResourceOptions | None = None,
+    ) -> None:
+        super().__init__("azureml-dask:access:Access", name, None, opts)
+        self.role_assignments = []
+
+        def grant(
+            resource_name: str,
+            role: str,
+            scope: pulumi.Input[str],
+            principal_id: pulumi.Input[str],
+            principal_type: str,
+        ) -> None:
+            self.role_assignments.append(
+                assign_role(
+                    resource_name,
+                    role=role,
+                    scope=scope,
+                    principal_id=principal_id,
+                    principal_type=principal_type,
+                    subscription_id=subscription_id,
+                    parent=self,
+                )
+            )
+
+        # One identity for all compute clusters: jobs read and write the lake with no keys.
+        self.compute_identity = managedidentity.UserAssignedIdentity(
+            "compute-identity",
+            resource_name_=identity_name,
+            resource_group_name=placement.resource_group_name,
+            location=placement.location,
+            tags=dict(placement.tags),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        grant(
+            "compute-identity",
+            "Storage Blob Data Contributor",
+            data_lake_id,
+            self.compute_identity.principal_id,
+            "ServicePrincipal",
+        )
+
+        self.service_principal = self._service_principal(
+            service_principal, key_vault_name, deployer_object_id, placement
+        )
+        if self.service_principal is not None:
+            grant(
+                "service-principal",
+                "Storage Blob Data Contributor",
+                data_lake_id,
+                self.service_principal.object_id,
+                "ServicePrincipal",
+            )
+            grant(
+                "service-principal",
+                service_principal.workspace_role,
+                workspace_id,
+                self.service_principal.object_id,
+                "ServicePrincipal",
+            )
+
+        for field_name, role in GROUP_ROLES.items():
+            for object_id in getattr(groups, field_name):
+                grant(f"group-{object_id}", role, workspace_id, object_id, "Group")
+
+        self.register_outputs({"computeIdentityClientId": self.compute_identity.client_id})
+
+    def _service_principal(
+        self,
+        settings: ServicePrincipalSettings,
+        key_vault_name: pulumi.Input[str],
+        deployer_object_id: pulumi.Input[str],
+        placement: Placement,
+    ) -> ServicePrincipalCredentials | None:
+        child = pulumi.ResourceOptions(parent=self)
+        if settings.mode == "create":
+            application = azuread.Application(
+                "service-principal-application",
+                display_name=settings.display_name,
+                owners=[deployer_object_id],
+                tags=entra_tags(placement.tags),
+                opts=child,
+            )
+            principal = azuread.ServicePrincipal(
+                "service-principal",
+                client_id=application.client_id,
+                owners=[deployer_object_id],
+                tags=entra_tags(placement.tags),
+                opts=child,
+            )
+            password = azuread.ApplicationPassword(
+                "service-principal-password",
+                application_id=application.id,
+                display_name="managed by Pulumi (azureml-dask)",
+                end_date=f"{settings.password_end_date}T00:00:00Z",
+                opts=child,
+            )
+            credentials = ServicePrincipalCredentials(
+                client_id=application.client_id,
+                object_id=principal.object_id,
+                client_secret=pulumi.Output.secret(password.value),
+            )
+        elif settings.mode == "existing" and settings.client_secret is not None:
+            credentials = ServicePrincipalCredentials(
+                client_id=pulumi.Output.from_input(settings.client_id),
+                object_id=pulumi.Output.from_input(settings.object_id),
+                client_secret=pulumi.Output.secret(settings.client_secret),
+            )
+        else:
+            return None
+        # Kept in the key vault so people and pipelines can fetch it with their own RBAC.
+        self.client_secret = keyvault.Secret(
+            "service-principal-secret",
+            secret_name=SERVICE_PRINCIPAL_SECRET_NAME,
+            vault_name=key_vault_name,
+            resource_group_name=placement.resource_group_name,
+            properties=keyvault.SecretPropertiesArgs(
+                value=credentials.client_secret,
+                content_type=credentials.client_id.apply(lambda c: f"client secret of {c}"),
+            ),
+            tags=dict(placement.tags),
+            opts=child,
+        )
+        return credentials

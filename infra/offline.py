@@ -92,6 +92,7 @@ class StackRun:
     resources: list[ResourceRecord]
     outputs: dict[str, Any]
     secret_outputs: list[str]
+    secret_values: list[str] = field(default_factory=list)  # for tests; never rendered
 
     def by_type(self, type_: str) -> list[ResourceRecord]:
         """All resources of one type token, in registration order."""
@@ -192,14 +193,29 @@ def _unwrap(value: Any) -> Any:
     return value
 
 
-def _secret_paths(value: Any, path: str = "") -> list[str]:
-    """Where secrets sit in a deserialized property bag, as dotted paths."""
+def _secret_paths(value: Any, known: set[str], path: str = "", inside: bool = False) -> list[str]:
+    """Where secrets sit in a deserialized property bag, as dotted paths.
+
+    Pulumi marks the whole top-level input secret when any part of it is; within such a
+    subtree, the leaves holding a known secret value are reported, or the whole subtree
+    when none is recognised (better to hide too much than too little).
+    """
     if rpc.is_rpc_secret(value):
-        return [path or "."]
+        inner = _unwrap(value)
+        leaves = _secret_paths(inner, known, path, inside=True)
+        return leaves or [path or "."]
     if isinstance(value, dict):
-        return [p for k, v in value.items() for p in _secret_paths(v, f"{path}.{k}".lstrip("."))]
+        return [
+            p
+            for k, v in value.items()
+            for p in _secret_paths(v, known, f"{path}.{k}".lstrip("."), inside)
+        ]
     if isinstance(value, list):
-        return [p for i, v in enumerate(value) for p in _secret_paths(v, f"{path}[{i}]")]
+        return [
+            p for i, v in enumerate(value) for p in _secret_paths(v, known, f"{path}[{i}]", inside)
+        ]
+    if inside and isinstance(value, str) and value in known:
+        return [path]
     return []
 
 
@@ -209,6 +225,8 @@ class AzureMocks(pulumi_mocks.Mocks):
     def __init__(self, client_config: Mapping[str, str] = CLIENT_CONFIG) -> None:
         self.client_config = dict(client_config)
         self.invokes: list[tuple[str, dict[str, Any]]] = []
+        # Secret values the run knows (config secrets, generated passwords), for masking.
+        self.secret_values: set[str] = set()
 
     def call(self, args: pulumi_mocks.MockCallArgs) -> tuple[dict, list[tuple[str, str]] | None]:
         self.invokes.append((args.token, dict(args.args)))
@@ -244,6 +262,19 @@ class AzureMocks(pulumi_mocks.Mocks):
         resource_id, name = self.arm_id(type_, inputs)
         state = {**inputs, "name": name, "id": resource_id}
         seed = resource_id.lower()
+        identity = state.get("identity")
+        if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
+            # Requests list identity ids; responses map each id to its principal/client ids.
+            state["identity"] = {
+                **identity,
+                "userAssignedIdentities": {
+                    uai: {
+                        "principalId": offline_guid(uai.lower(), "principal"),
+                        "clientId": offline_guid(uai.lower(), "client"),
+                    }
+                    for uai in identity["userAssignedIdentities"]
+                },
+            }
         if type_ == "azure-native:storage:StorageAccount":
             state["primaryEndpoints"] = {
                 "blob": f"https://{name}.blob.core.windows.net/",
@@ -280,6 +311,7 @@ class AzureMocks(pulumi_mocks.Mocks):
         if type_ == "azuread:index/applicationPassword:ApplicationPassword":
             state["keyId"] = offline_guid(type_, name, "key")
             state["value"] = f"offline-password-{hashlib.sha256(name.encode()).hexdigest()[:16]}"
+            self.secret_values.add(state["value"])
             return state["keyId"], state
         return object_id, state
 
@@ -289,6 +321,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 
     def __init__(self, mocks: AzureMocks) -> None:
         super().__init__(mocks)
+        self.azure = mocks
         self.records: list[ResourceRecord] = []
 
     def RegisterResource(self, request):  # the gRPC method name
@@ -307,7 +340,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 id=registration.id or "",
                 inputs=_unwrap(raw),
                 outputs=_unwrap(dict(registration.state)),
-                secret_paths=_secret_paths(raw),
+                secret_paths=_secret_paths(raw, self.azure.secret_values),
                 protect=bool(request.protect),
                 replace_on_changes=list(request.replaceOnChanges),
                 delete_before_replace=bool(request.deleteBeforeReplace),
@@ -377,6 +410,7 @@ def _run(
 ) -> StackRun:
     runtime_settings.reset_options(project=PROJECT, stack=stack, root_directory=str(root))
     mocks = AzureMocks()
+    mocks.secret_values.update(config[k] for k in secret_keys if k in config)
     monitor = RecordingMonitor(mocks)
     if records is not None:
         # The caller's list: it sees what was registered even when the program fails.
@@ -399,7 +433,9 @@ def _run(
             secret_outputs.append(name)
     # Outputs may trigger last registrations (e.g. apply-created resources): drain them.
     _sync_await(run_pulumi_func(lambda: None))
-    return StackRun(stack, list(monitor.records), outputs, secret_outputs)
+    return StackRun(
+        stack, list(monitor.records), outputs, secret_outputs, sorted(mocks.secret_values)
+    )
 
 
 def run_stack(stack: str, root: Path = REPO_ROOT) -> StackRun:

@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import pulumi
 
+from infra.access import SERVICE_PRINCIPAL_SECRET_NAME
+
 if TYPE_CHECKING:
     from infra.platform import Platform
 
@@ -85,6 +87,45 @@ OUTPUTS: tuple[OutputSpec, ...] = (
         _dfs_urls,
     ),
     OutputSpec(
+        "datastoreNames",
+        "list of strings",
+        "Azure ML datastores: the identity-based one for each filesystem (same order), then "
+        "any service-principal ones (`<datastore>_sp`).",
+        lambda p: [d.name for d in p.datastores.datastores],
+    ),
+    OutputSpec(
+        "computeClusterNames",
+        "list of strings",
+        "Compute cluster names; the first is the default for jobs.",
+        lambda p: [c.name for c in p.compute.clusters],
+    ),
+    OutputSpec(
+        "computeClusterIdentityClientId",
+        "string",
+        "Client id of the clusters' user-assigned identity (Storage Blob Data Contributor on "
+        "the data lake).",
+        lambda p: p.access.compute_identity.client_id,
+    ),
+    OutputSpec(
+        "computeInstanceNames",
+        "list of strings",
+        "Compute instance names.",
+        lambda p: [i.name for i in p.compute.instances],
+    ),
+    OutputSpec(
+        "servicePrincipalClientId",
+        "string",
+        "Client id of the stack's service principal; empty when none is configured.",
+        lambda p: p.access.service_principal.client_id if p.access.service_principal else "",
+    ),
+    OutputSpec(
+        "servicePrincipalSecretName",
+        "string",
+        "Key vault secret holding that principal's client secret (the value is never an "
+        "output); empty when none is configured.",
+        lambda p: SERVICE_PRINCIPAL_SECRET_NAME if p.access.service_principal else "",
+    ),
+    OutputSpec(
         "keyVaultUri",
         "string",
         "Key vault URI.",
@@ -121,3 +162,14 @@ def export_outputs(platform: Platform) -> None:
     """Export every output of the contract as a top-level stack output."""
     for spec in OUTPUTS:
         pulumi.export(spec.name, spec.value(platform))
+
+
+def markdown_table() -> str:
+    """The contract as the README's table (`python -m infra.outputs` prints it)."""
+    rows = ["| Output | Type | Meaning |", "|---|---|---|"]
+    rows += [f"| `{s.name}` | {s.type} | {s.description} |" for s in OUTPUTS]
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

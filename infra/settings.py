@@ -27,8 +27,6 @@ from infra import naming
 PROJECT = "azureml-dask"
 """The Pulumi project name: every config key lives in this namespace."""
 
-SECRET_PLACEHOLDER = "[secret]"
-
 
 class SettingsError(ValueError):
     """Invalid stack settings; the message lists every problem, one per line."""
@@ -243,11 +241,19 @@ def _show(value: Any) -> str:
 class _Section:
     """One object of settings: typed getters that record problems and track used keys."""
 
-    def __init__(self, path: str, raw: Mapping[str, Any], problems: list[str]) -> None:
+    def __init__(
+        self,
+        path: str,
+        raw: Mapping[str, Any],
+        problems: list[str],
+        asked: set[str] | None = None,
+    ) -> None:
         self.path = path
         self.raw = raw
         self.problems = problems
         self.used: set[str] = set()
+        # Every key any parser asked for, shared by all sections (see `setting_keys`).
+        self.asked = asked if asked is not None else set()
 
     def key(self, name: str) -> str:
         return f"{self.path}.{name}" if self.path else f"{PROJECT}:{name}"
@@ -257,6 +263,7 @@ class _Section:
 
     def _get(self, name: str) -> Any:
         self.used.add(name)
+        self.asked.add(re.sub(r"\[\d+\]", "[]", self.key(name)))
         return self.raw.get(name)
 
     def string(
@@ -325,7 +332,7 @@ class _Section:
         if not isinstance(value, dict):
             self.fail(name, value, "must be an object (a YAML mapping)")
             value = {}
-        return _Section(self.key(name), value, self.problems)
+        return _Section(self.key(name), value, self.problems, self.asked)
 
     def sections(self, name: str) -> Iterator[_Section]:
         value = self._get(name)
@@ -339,7 +346,7 @@ class _Section:
             if not isinstance(item, dict):
                 self.problems.append(f"{path} = {_show(item)}: must be an object")
                 continue
-            yield _Section(path, item, self.problems)
+            yield _Section(path, item, self.problems, self.asked)
 
     def done(self) -> None:
         """Reject keys nobody asked for: a typo must not be silently ignored."""
@@ -669,6 +676,7 @@ def parse_settings(
     *,
     secret_keys: Sequence[str] = (),
     secret_value: Callable[[str], pulumi.Output[str]] | None = None,
+    _asked: set[str] | None = None,
 ) -> Settings:
     """Validate raw stack config (`{"azureml-dask:<key>": "<string>"}`) into `Settings`.
 
@@ -694,7 +702,7 @@ def parse_settings(
             return secret_value(f"{prefix}{secret_name}")
         return pulumi.Output.secret(str(secret_raw))
 
-    root = _Section("", values, problems)
+    root = _Section("", values, problems, _asked)
     location = root.string(
         "location",
         pattern=r"[a-z][a-z0-9]{2,30}",
@@ -803,6 +811,42 @@ def _unique(problems: list[str], key: str, names: list[str]) -> None:
                 f"{PROJECT}:{key}[{i}].name = {name!r}: names must be unique (case-insensitive)"
             )
         seen.add(name.lower())
+
+
+def setting_keys() -> list[str]:
+    """Every settings key the parsers know, e.g. `computeClusters[].vmSize` (for docs/tests).
+
+    Collected by parsing sample settings that reach every branch, so a new key shows up
+    here as soon as a parser reads it.
+    """
+    guid = "00000000-0000-0000-0000-000000000001"
+    base = {"location": "westeurope", "tags": {"owner": "o", "costCenter": "c"}}
+    cluster = {"name": "cpu", "vmSize": "Standard_D4s_v5"}
+    instance = {"name": "ci-1", "vmSize": "Standard_D4s_v5", "assignedUserObjectId": guid}
+    samples: list[tuple[dict[str, Any], list[str]]] = [
+        (
+            {
+                **base,
+                "computeClusters": [cluster],
+                "computeInstances": [instance],
+                "servicePrincipal": {"mode": "create", "passwordEndDate": "2030-01-01"},
+            },
+            [],
+        ),
+        (
+            {
+                **base,
+                "servicePrincipal": {"mode": "existing", "clientId": guid, "objectId": guid},
+                "servicePrincipalClientSecret": "x",
+            },
+            [f"{PROJECT}:servicePrincipalClientSecret"],
+        ),
+    ]
+    asked: set[str] = {"servicePrincipalClientSecret"}
+    for sample, secret_keys in samples:
+        raw = {f"{PROJECT}:{k}": json.dumps(v) for k, v in sample.items()}
+        parse_settings(raw, "dev", secret_keys=secret_keys, _asked=asked)
+    return sorted(k.removeprefix(f"{PROJECT}:") for k in asked)
 
 
 def read_settings() -> Settings:

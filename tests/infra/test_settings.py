@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any
 
 import pulumi
@@ -272,3 +273,185 @@ def test_secret_placeholder_is_a_pulumi_secret() -> None:
         servicePrincipalClientSecret="s3cret",
     )
     assert isinstance(s.service_principal.client_secret, pulumi.Output)
+
+
+CLUSTER = {"name": "cpu", "vmSize": "Standard_D4s_v5"}
+INSTANCE = {
+    "name": "ci-me",
+    "vmSize": "Standard_DS3_v2",
+    "assignedUserObjectId": "11111111-2222-3333-4444-555555555555",
+}
+GUID = "11111111-1111-1111-1111-111111111111"
+SECRET_KEY = f"{PROJECT}:servicePrincipalClientSecret"
+
+
+def cluster(**overrides: Any) -> dict[str, Any]:
+    return {"computeClusters": [{**CLUSTER, **overrides}]}
+
+
+def instance(**overrides: Any) -> dict[str, Any]:
+    return {"computeInstances": [{**INSTANCE, **overrides}]}
+
+
+BAD_COMPUTE_ACCESS: list[tuple[dict[str, Any], str, str]] = [
+    ({"computeClusters": {"name": "cpu"}}, f"{PROJECT}:computeClusters", "list of objects"),
+    ({"computeClusters": ["cpu"]}, f"{PROJECT}:computeClusters[0] = 'cpu'", "object"),
+    (
+        {"computeClusters": [{"vmSize": "Standard_D4s_v5"}]},
+        "computeClusters[0].name is required",
+        "2-16",
+    ),
+    (cluster(name="1cpu"), "computeClusters[0].name = '1cpu'", "starting with a letter"),
+    (cluster(name="c"), "computeClusters[0].name = 'c'", "2-16"),
+    (cluster(name="a" * 17), "computeClusters[0].name", "2-16"),
+    (cluster(name="cpu_cluster"), "computeClusters[0].name = 'cpu_cluster'", "hyphens"),
+    (cluster(vmSize="D4s_v5"), "computeClusters[0].vmSize = 'D4s_v5'", "Azure VM size"),
+    (cluster(vmSize="Standard D4"), "computeClusters[0].vmSize = 'Standard D4'", "VM size"),
+    (cluster(minNodes=5, maxNodes=2), "computeClusters[0].minNodes = 5", "maxNodes (2)"),
+    (cluster(maxNodes=101), "computeClusters[0].maxNodes = 101", "1 to 100"),
+    (cluster(maxNodes=0), "computeClusters[0].maxNodes = 0", "1 to 100"),
+    (cluster(minNodes=-1), "computeClusters[0].minNodes = -1", "0 to 100"),
+    (
+        cluster(idleSecondsBeforeScaleDown=59),
+        "computeClusters[0].idleSecondsBeforeScaleDown = 59",
+        "60 to",
+    ),
+    (cluster(vmPriority="Spot"), "computeClusters[0].vmPriority = 'Spot'", "LowPriority"),
+    (cluster(gpu=True), "computeClusters[0].gpu is not a known setting", "vmSize"),
+    (
+        {"computeClusters": [CLUSTER, {**CLUSTER, "name": "CPU"}]},
+        "computeClusters[1].name = 'CPU'",
+        "unique",
+    ),
+    ({"computeInstances": [{}]}, "computeInstances[0].name is required", "3-24"),
+    (instance(name="ci"), "computeInstances[0].name = 'ci'", "3-24"),
+    (instance(vmSize="large"), "computeInstances[0].vmSize = 'large'", "VM size"),
+    (
+        instance(assignedUserObjectId="me@example.com"),
+        "computeInstances[0].assignedUserObjectId = 'me@example.com'",
+        "GUID",
+    ),
+    (
+        instance(idleMinutesBeforeShutdown=10),
+        "computeInstances[0].idleMinutesBeforeShutdown = 10",
+        "15 to 4320",
+    ),
+    (
+        {**cluster(name="shared"), **instance(name="shared")},
+        f"{PROJECT}:computeInstances",
+        "already compute clusters",
+    ),
+    (
+        {"computeInstances": [INSTANCE, INSTANCE]},
+        "computeInstances[1].name = 'ci-me'",
+        "unique",
+    ),
+    ({"servicePrincipal": {"mode": "auto"}}, "servicePrincipal.mode = 'auto'", "none, create"),
+    (
+        {
+            "servicePrincipal": {
+                "mode": "create",
+                "passwordEndDate": "2027-01-01",
+                "workspaceRole": "Owner",
+            }
+        },
+        "servicePrincipal.workspaceRole = 'Owner'",
+        "AzureML Data Scientist",
+    ),
+    (
+        {"servicePrincipal": {"mode": "create"}},
+        "servicePrincipal.passwordEndDate is required",
+        "YYYY-MM-DD",
+    ),
+    (
+        {"servicePrincipal": {"mode": "create", "passwordEndDate": "2027-13-01"}},
+        "servicePrincipal.passwordEndDate = '2027-13-01'",
+        "YYYY-MM-DD",
+    ),
+    (
+        {"servicePrincipal": {"mode": "create", "passwordEndDate": "2027-01-01", "clientId": GUID}},
+        "servicePrincipal.clientId is not a known setting",
+        "passwordEndDate",
+    ),
+    (
+        {"servicePrincipal": {"mode": "existing", "objectId": GUID}},
+        "servicePrincipal.clientId is required",
+        "client) id",
+    ),
+    (
+        {"servicePrincipal": {"mode": "existing", "clientId": GUID, "objectId": "sp-1"}},
+        "servicePrincipal.objectId = 'sp-1'",
+        "GUID",
+    ),
+    (
+        {"servicePrincipal": {"mode": "existing", "clientId": GUID, "objectId": GUID}},
+        f"{SECRET_KEY} is required when",
+        "pulumi config set --secret",
+    ),
+    (
+        {
+            "servicePrincipal": {"mode": "existing", "clientId": GUID, "objectId": GUID},
+            "servicePrincipalClientSecret": "plain",
+        },
+        f"{SECRET_KEY} is stored in plain text",
+        "--secret",
+    ),
+    (
+        {"servicePrincipal": {"mode": "none", "displayName": "x"}},
+        "servicePrincipal.displayName is not a known setting",
+        "mode",
+    ),
+    (
+        {"groups": {"dataScientists": ["not-a-guid"]}},
+        "groups.dataScientists[0] = 'not-a-guid'",
+        "GUID",
+    ),
+    ({"groups": {"readers": [GUID, GUID]}}, "groups.readers", "twice"),
+    ({"groups": {"readers": GUID}}, "groups.readers", "list of strings"),
+    ({"groups": {"admins": [GUID]}}, "groups.admins is not a known setting", "dataScientists"),
+]
+
+
+@pytest.mark.parametrize(
+    ("settings", "key", "allowed"), BAD_COMPUTE_ACCESS, ids=[c[1] for c in BAD_COMPUTE_ACCESS]
+)
+def test_bad_compute_and_access_settings_name_the_key(
+    settings: dict[str, Any], key: str, allowed: str
+) -> None:
+    with pytest.raises(SettingsError) as err:
+        parse(**settings)
+    message = str(err.value)
+    assert key in message
+    assert allowed in message
+
+
+@pytest.mark.parametrize("mode", ["none", "create"])
+def test_client_secret_only_with_an_existing_principal(mode: str) -> None:
+    extra = {"passwordEndDate": "2027-01-01"} if mode == "create" else {}
+    with pytest.raises(SettingsError, match=SECRET_KEY):
+        parse(
+            secret_keys=(SECRET_KEY,),
+            servicePrincipal={"mode": mode, **extra},
+            servicePrincipalClientSecret="s3cret",
+        )
+
+
+def test_compute_settings_and_iso_durations() -> None:
+    s = parse(**cluster(idleSecondsBeforeScaleDown=300), **instance(idleMinutesBeforeShutdown=45))
+    [c] = s.compute_clusters
+    assert (c.min_nodes, c.max_nodes, c.vm_priority) == (0, 4, "Dedicated")
+    assert c.node_idle_time_before_scale_down == "PT300S"
+    assert s.compute_instances[0].idle_time_before_shutdown == "PT45M"
+
+
+def test_readme_documents_every_setting_and_only_real_ones() -> None:
+    from infra.offline import REPO_ROOT
+    from infra.settings import setting_keys
+
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("\n## Settings", 1)[1].split("\n## ", 1)[0]
+    documented = set(re.findall(r"^\| `([^`]+)` \|", section, flags=re.M))
+    known = set(setting_keys())
+    leaves = {k for k in known if not any(o.startswith((f"{k}.", f"{k}[")) for o in known)}
+    assert leaves - documented == set(), "settings missing from the README"
+    assert documented - known == set(), "README documents settings that do not exist"

@@ -1,0 +1,99 @@
+"""The outputs contract other teams build on."""
+
+from __future__ import annotations
+
+import re
+
+from infra.offline import REPO_ROOT, StackRun
+from infra.outputs import CONTRACT_VERSION, OUTPUTS, markdown_table
+from infra.settings import Settings
+
+# Each released contract version, pinned. Adding outputs is fine; removing one or changing
+# its type must come with a new CONTRACT_VERSION (and a new entry here).
+RELEASED: dict[str, dict[str, str]] = {
+    "1": {
+        "outputsContractVersion": "string",
+        "subscriptionId": "string",
+        "tenantId": "string",
+        "resourceGroupName": "string",
+        "location": "string",
+        "workspaceName": "string",
+        "workspaceId": "string",
+        "dataLakeAccountName": "string",
+        "dataLakeFilesystems": "list of strings",
+        "dataLakeFilesystemUrls": "list of strings",
+        "datastoreNames": "list of strings",
+        "computeClusterNames": "list of strings",
+        "computeClusterIdentityClientId": "string",
+        "computeInstanceNames": "list of strings",
+        "keyVaultUri": "string",
+        "containerRegistryLoginServer": "string",
+        "virtualNetworkId": "string",
+        "computeSubnetId": "string",
+        "privateEndpointSubnetId": "string",
+    }
+}
+
+PYTHON_TYPES = {"string": str, "list of strings": list}
+
+
+def test_contract_keeps_every_released_output_and_type() -> None:
+    declared = {spec.name: spec.type for spec in OUTPUTS}
+    assert CONTRACT_VERSION in RELEASED, "pin the new contract version in RELEASED"
+    for name, type_ in RELEASED[CONTRACT_VERSION].items():
+        assert declared.get(name) == type_, f"{name} removed or retyped without a version bump"
+
+
+def test_contract_names_are_flat_camel_case_and_unique() -> None:
+    names = [spec.name for spec in OUTPUTS]
+    assert len(names) == len(set(names))
+    for name in names:
+        assert re.fullmatch(r"[a-z][A-Za-z0-9]*", name)
+    assert all(spec.type in PYTHON_TYPES for spec in OUTPUTS)
+
+
+def test_stack_exports_exactly_the_contract(stack_run: StackRun) -> None:
+    assert list(stack_run.outputs) == [spec.name for spec in OUTPUTS]
+    assert stack_run.outputs["outputsContractVersion"] == CONTRACT_VERSION
+    for spec in OUTPUTS:
+        value = stack_run.outputs[spec.name]
+        assert isinstance(value, PYTHON_TYPES[spec.type]), spec.name
+        if isinstance(value, list):
+            assert all(isinstance(v, str) for v in value), spec.name
+
+
+def test_outputs_are_never_secret(stack_run: StackRun) -> None:
+    assert stack_run.secret_outputs == []
+
+
+def test_output_values(stack_run: StackRun, stack_settings: Settings) -> None:
+    out = stack_run.outputs
+    lake = stack_settings.data_lake
+    assert out["location"] == stack_settings.location
+    assert out["resourceGroupName"] == stack_settings.resource_group_name
+    assert out["workspaceName"] == stack_settings.workspace.name
+    assert out["dataLakeAccountName"] == lake.name
+    assert out["dataLakeFilesystems"] == list(lake.filesystems)
+    assert out["dataLakeFilesystemUrls"] == [
+        f"abfss://{fs}@{lake.name}.dfs.core.windows.net/" for fs in lake.filesystems
+    ]
+    assert out["datastoreNames"][: len(lake.filesystems)] == [
+        fs.replace("-", "_") for fs in lake.filesystems
+    ]
+    assert out["computeClusterNames"] == [c.name for c in stack_settings.compute_clusters]
+    assert out["computeInstanceNames"] == [i.name for i in stack_settings.compute_instances]
+    assert out["keyVaultUri"] == f"https://{stack_settings.key_vault.name}.vault.azure.net/"
+    assert out["containerRegistryLoginServer"] == (
+        f"{stack_settings.container_registry.name}.azurecr.io"
+    )
+    assert out["workspaceId"].endswith(f"/workspaces/{stack_settings.workspace.name}")
+    assert out["computeSubnetId"].startswith(out["virtualNetworkId"] + "/subnets/")
+    assert out["privateEndpointSubnetId"].startswith(out["virtualNetworkId"] + "/subnets/")
+
+
+def test_readme_table_is_the_contract() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("## Outputs for other teams", 1)[1].split("\n## ", 1)[0]
+    assert markdown_table() in section, "regenerate with `python -m infra.outputs`"
+    documented = re.findall(r"^\| `([A-Za-z0-9]+)` \|", section, flags=re.M)
+    assert documented == [spec.name for spec in OUTPUTS]

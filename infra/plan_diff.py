@@ -118,7 +118,7 @@ REPLACEMENTS: tuple[Replacement, ...] = (
             "properties.properties.vmSize",
             "properties.properties.subnet",
         ),
-        "its running jobs, and a compute instance's local disk",
+        "the jobs running on it (and a compute instance's local disk)",
         removal_loses_data=False,
     ),
 )

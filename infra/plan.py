@@ -225,7 +225,7 @@ def _show_diff(diff: PlanDiff, markdown: bool) -> int:
     sys.stdout.write(
         plan_report.render_markdown(diff)
         if markdown
-        else plan_report.render_text(diff, verbose=True)
+        else plan_report.render_text(diff, verbose=not diff.compare)
     )
     return diff.exit_code
 

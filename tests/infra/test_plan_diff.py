@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from infra.offline import REPO_ROOT
 from infra.plan_diff import (
     ABSENT,
     REPLACEMENTS,
@@ -427,3 +428,15 @@ def test_every_replacement_path_is_an_input_of_the_sdk_resource(rule: Any) -> No
             for props in ("AmlComputePropertiesArgs", "ComputeInstancePropertiesArgs"):
                 nested = inspect.signature(getattr(sdk, props).__init__).parameters
                 assert _snake(rest[-1]) in nested, f"{props} has no {rest[-1]}"
+
+
+def test_the_readme_table_lists_every_replacement_rule() -> None:
+    readme = (REPO_ROOT / "README.md").read_text()
+    section = readme.split("### Destructive changes", 1)[1].split("\n### ", 1)[0]
+    for rule in REPLACEMENTS:
+        short = rule.type.split(":", 1)[1]
+        (row,) = [line for line in section.splitlines() if line.startswith(f"| `{short}`")]
+        for path in rule.paths:
+            assert f"`{path}`" in row, f"README row for {short} lacks {path}"
+    kept = [r.type.split(":", 1)[1] for r in REPLACEMENTS if not r.removal_loses_data]
+    assert kept == ["authorization:RoleAssignment", "machinelearningservices:Compute"]

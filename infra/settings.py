@@ -418,7 +418,10 @@ def _tags(root: _Section, environment: str) -> dict[str, str]:
                 f"{key}.{name} : tag names must be 1-512 characters without < > % & \\ ? /"
             )
         elif not isinstance(tag, str) or not tag or len(tag) > 256:
-            root.problems.append(f"{key}.{name} = {_show(tag)}: tag values are 1-256 characters")
+            root.problems.append(
+                f"{key}.{name} = {_show(tag)}: tag values are strings of 1-256 characters "
+                "(quote numbers in YAML)"
+            )
         else:
             tags[name] = tag
     for required in REQUIRED_TAGS:

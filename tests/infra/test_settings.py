@@ -91,6 +91,7 @@ BAD_STACK_CORE: list[tuple[dict[str, Any], str, str]] = [
         "must equal",
     ),
     ({"tags": {"owner": "", "costCenter": "1"}}, f"{PROJECT}:tags.owner", "1-256"),
+    ({"tags": {"owner": "me", "costCenter": 1234}}, f"{PROJECT}:tags.costCenter = 1234", "quote"),
     ({"tags": {"owner": "me", "costCenter": "1", "a/b": "x"}}, f"{PROJECT}:tags.a/b", "< > %"),
     ({"locaton": "westeurope"}, f"{PROJECT}:locaton is not a known setting", "known here"),
     (

@@ -18,7 +18,7 @@ import pytest
 
 from infra.offline import REPO_ROOT, stack_names
 from infra.plan import main
-from tests.conftest import _settings
+from tests.conftest import _run, _settings
 
 PROGRAM = ("__main__.py", "Pulumi.yaml", "infra")
 
@@ -140,6 +140,25 @@ def test_diff_flags_a_destructive_change_first(
     assert code == 3
     assert markdown.startswith("### Stack `dev`:")
     assert markdown.index("[!CAUTION]") < markdown.index("- **change** `data-lake`")
+
+
+def test_no_secret_value_reaches_the_json_or_a_diff(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    secrets = _run("dev").secret_values
+    assert secrets  # dev creates a service principal password and stores it in the vault
+    plan_text = json.dumps(_dev_plan(tmp_path, capsys))
+    empty = tmp_path / "empty.json"
+    empty.write_text('{"stack": "dev", "resources": [], "outputs": {}, "secretOutputs": []}')
+    # Against an empty plan every property of every resource is listed.
+    code, text, _ = run_cli(capsys, "--stack", "dev", "--diff", str(empty))
+    assert code == 2
+    code, markdown, _ = run_cli(capsys, "--stack", "dev", "--diff", str(empty), "--markdown")
+    assert "[secret]" in text
+    assert "[secret]" in markdown
+    for secret in secrets:
+        for rendered in (plan_text, text, markdown):
+            assert secret not in rendered
 
 
 # --------------------------------------------------------------------------------------

@@ -158,6 +158,10 @@ def render_markdown(plan: dict[str, Any]) -> str:
     return f"### Offline plan of stack `{plan['stack']}`\n\n```text\n{render_text(plan)}\n```\n"
 
 
+class PlanFileError(ValueError):
+    """A plan file that cannot be written."""
+
+
 def write_json(plan: dict[str, Any], target: str) -> None:
     """Write the plan as JSON: sorted keys and no timestamps, so the same inputs give a
     byte-identical file. `-` is standard output. The file appears whole or not at all."""
@@ -168,19 +172,20 @@ def write_json(plan: dict[str, Any], target: str) -> None:
     path = Path(target)
     if not path.parent.is_dir():
         raise PlanFileError(f"--json {target}: directory {path.parent} does not exist")
+    if path.is_dir():
+        raise PlanFileError(f"--json {target}: is a directory; give a file name")
+    partial: Path | None = None
     try:
         with tempfile.NamedTemporaryFile(
             "w", dir=path.parent, prefix=f".{path.name}.", delete=False
         ) as tmp:
+            partial = Path(tmp.name)
             tmp.write(text)
-        os.replace(tmp.name, path)
+        os.replace(partial, path)
     except OSError as exc:
-        Path(tmp.name).unlink(missing_ok=True)
+        if partial is not None:
+            partial.unlink(missing_ok=True)
         raise PlanFileError(f"--json {target}: cannot write the plan: {exc}") from exc
-
-
-class PlanFileError(ValueError):
-    """A plan file that cannot be written."""
 
 
 class _Parser(argparse.ArgumentParser):

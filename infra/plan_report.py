@@ -10,7 +10,6 @@ from __future__ import annotations
 from infra.plan_diff import SECRET_MASK, PlanDiff, PropertyChange, ResourceChange, show_value
 
 _SYMBOL = {"add": "+", "remove": "-", "change": "~"}
-_VERB = {"add": "add", "remove": "remove", "change": "change"}
 
 
 def summary(diff: PlanDiff) -> str:
@@ -25,8 +24,7 @@ def summary(diff: PlanDiff) -> str:
         ]
     else:
         parts = [
-            f"{len(diff.by_action(action))} to {_VERB[action]}"
-            for action in ("add", "remove", "change")
+            f"{len(diff.by_action(action))} to {action}" for action in ("add", "remove", "change")
         ]
     if diff.outputs:
         parts.append(f"{len(diff.outputs)} output{'s' if len(diff.outputs) != 1 else ''}")

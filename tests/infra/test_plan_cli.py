@@ -328,6 +328,15 @@ def test_json_into_a_missing_directory_writes_nothing(
     assert not target.parent.exists()
 
 
+def test_json_onto_a_directory_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, _, err = run_cli(capsys, "--stack", "dev", "--json", str(tmp_path))
+    assert code == 1
+    assert "is a directory" in err
+    assert list(tmp_path.iterdir()) == []
+
+
 def test_errors_never_show_a_traceback_from_the_command_line() -> None:
     done = subprocess.run(
         [sys.executable, "-m", "infra.plan", "--stack", "dev", "--diff", "nothing-like-this"],

@@ -247,6 +247,11 @@ def _run(args: argparse.Namespace, root: Path) -> int:
         write_json(plan, args.json)
     if args.diff:
         base, label = load_base(root, args.diff, args.stack)
+        if base.get("stack") != args.stack:
+            raise PlanFormatError(
+                f"--diff {args.diff}: that is the plan of stack {base.get('stack')!r}, not "
+                f"{args.stack!r}; to see how two stacks differ use --compare"
+            )
         return _show_diff(diff_plans(base, plan, label, "working tree"), args.markdown)
     if not args.json:
         sys.stdout.write(render_markdown(plan) if args.markdown else render_text(plan) + "\n")

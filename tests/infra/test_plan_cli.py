@@ -318,6 +318,16 @@ def test_a_bad_plan_file_is_named(
     assert message in err
 
 
+def test_a_plan_file_of_another_stack_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _dev_plan(tmp_path, capsys)
+    code, out, err = run_cli(capsys, "--stack", "prod", "--diff", str(tmp_path / "dev.json"))
+    assert (code, out) == (1, "")
+    assert "the plan of stack 'dev', not 'prod'" in err
+    assert "--compare" in err
+
+
 def test_json_into_a_missing_directory_writes_nothing(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

@@ -4,6 +4,11 @@ Runs the real program under the offline engine (`infra.offline`) and prints the 
 tree (type, logical name, the properties Azure would receive, secrets masked) and the stack
 outputs. The data model (`build_plan`, a plain JSON-serialisable dict) is kept apart from
 the rendering (`render_text`) so other views (JSON, diffs) can reuse it.
+
+`--json FILE` writes that structure; `--diff BASE` compares it with a plan file or with the
+plan at a git revision (`infra.plan_base`), `--compare A B` compares two stacks
+(`infra.plan_diff`), and `--markdown` renders for GitHub (`infra.plan_report`). Exit status:
+0 no changes, 2 changes, 3 destructive changes, 1 error.
 """
 
 from __future__ import annotations

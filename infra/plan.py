@@ -4,17 +4,25 @@ Runs the real program under the offline engine (`infra.offline`) and prints the 
 tree (type, logical name, the properties Azure would receive, secrets masked) and the stack
 outputs. The data model (`build_plan`, a plain JSON-serialisable dict) is kept apart from
 the rendering (`render_text`) so other views (JSON, diffs) can reuse it.
+
+`--json FILE` writes that structure; `--diff BASE` compares it with a plan file or with the
+plan at a git revision (`infra.plan_base`), `--compare A B` compares two stacks
+(`infra.plan_diff`), and `--markdown` renders for GitHub (`infra.plan_report`). Exit status:
+0 no changes, 2 changes, 3 destructive changes, 1 error.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
 
+from infra import plan_report
 from infra.access import role_name_for_definition_id
 from infra.offline import (
     REPO_ROOT,
@@ -24,6 +32,8 @@ from infra.offline import (
     StackRun,
     run_stack,
 )
+from infra.plan_base import BaseError, load_base
+from infra.plan_diff import PlanDiff, PlanFormatError, compare_plans, diff_plans
 from infra.settings import SettingsError
 
 # Inputs shown once per stack rather than on every resource.
@@ -148,21 +158,123 @@ def render_text(plan: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: Sequence[str] | None = None, root: Path = REPO_ROOT) -> int:
-    """CLI entry point; returns the process exit code."""
-    parser = argparse.ArgumentParser(
+def render_markdown(plan: dict[str, Any]) -> str:
+    """The plan for a job summary or comment: a heading and the text rendering."""
+    return f"### Offline plan of stack `{plan['stack']}`\n\n```text\n{render_text(plan)}\n```\n"
+
+
+class PlanFileError(ValueError):
+    """A plan file that cannot be written."""
+
+
+def write_json(plan: dict[str, Any], target: str) -> None:
+    """Write the plan as JSON: sorted keys and no timestamps, so the same inputs give a
+    byte-identical file. `-` is standard output. The file appears whole or not at all."""
+    text = json.dumps(plan, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    if target == "-":
+        sys.stdout.write(text)
+        return
+    path = Path(target)
+    if not path.parent.is_dir():
+        raise PlanFileError(f"--json {target}: directory {path.parent} does not exist")
+    if path.is_dir():
+        raise PlanFileError(f"--json {target}: is a directory; give a file name")
+    partial: Path | None = None
+    try:
+        with tempfile.NamedTemporaryFile(
+            "w", dir=path.parent, prefix=f".{path.name}.", delete=False
+        ) as tmp:
+            partial = Path(tmp.name)
+            tmp.write(text)
+        os.replace(partial, path)
+    except OSError as exc:
+        if partial is not None:
+            partial.unlink(missing_ok=True)
+        raise PlanFileError(f"--json {target}: cannot write the plan: {exc}") from exc
+
+
+class _Parser(argparse.ArgumentParser):
+    """Usage errors exit 1 like every other error: exit 2 means "changes" here."""
+
+    def error(self, message: str) -> NoReturn:
+        self.print_usage(sys.stderr)
+        self.exit(1, f"error: {message}\n")
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = _Parser(
         prog="python -m infra.plan",
-        description="Show what a stack would create, offline (Pulumi mocks, no Azure).",
+        description="Show what a stack would create, offline (Pulumi mocks, no Azure), "
+        "and what a change or another stack would do differently.",
+        epilog="exit status: 0 no changes, 2 changes, 3 destructive changes, 1 error",
     )
     parser.add_argument("--stack", default="dev", help="stack name: Pulumi.<stack>.yaml")
-    args = parser.parse_args(argv)
+    parser.add_argument(
+        "--json", metavar="FILE", help="write the plan as JSON to FILE (- for standard output)"
+    )
+    what = parser.add_mutually_exclusive_group()
+    what.add_argument(
+        "--diff",
+        metavar="BASE",
+        help="compare with BASE: a plan file written by --json, or a git revision "
+        "(e.g. origin/main) whose program is planned in a temporary checkout",
+    )
+    what.add_argument(
+        "--compare",
+        nargs=2,
+        metavar=("STACK", "OTHER"),
+        help="show what differs between two stacks, e.g. --compare dev prod",
+    )
+    parser.add_argument(
+        "--markdown", action="store_true", help="GitHub Markdown (job summaries, PR comments)"
+    )
+    return parser
+
+
+def _show_diff(diff: PlanDiff, markdown: bool) -> int:
+    sys.stdout.write(
+        plan_report.render_markdown(diff)
+        if markdown
+        else plan_report.render_text(diff, verbose=not diff.compare)
+    )
+    return diff.exit_code
+
+
+def _run(args: argparse.Namespace, root: Path) -> int:
+    if args.compare:
+        if args.json:
+            raise PlanFileError("--json writes one stack's plan; it cannot go with --compare")
+        first, other = args.compare
+        plans = [build_plan(run_stack(stack, root)) for stack in (first, other)]
+        return _show_diff(compare_plans(plans[0], plans[1], first, other), args.markdown)
+    plan = build_plan(run_stack(args.stack, root))
+    if args.json:
+        write_json(plan, args.json)
+    if args.diff:
+        base, label = load_base(root, args.diff, args.stack)
+        if base.get("stack") != args.stack:
+            raise PlanFormatError(
+                f"--diff {args.diff}: that is the plan of stack {base.get('stack')!r}, not "
+                f"{args.stack!r}; to see how two stacks differ use --compare"
+            )
+        return _show_diff(diff_plans(base, plan, label, "working tree"), args.markdown)
+    if not args.json:
+        sys.stdout.write(render_markdown(plan) if args.markdown else render_text(plan) + "\n")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None, root: Path = REPO_ROOT) -> int:
+    """CLI entry point; returns the process exit code (0 no changes, 2 changes,
+    3 destructive changes, 1 error: the error's message, never a traceback)."""
     try:
-        run = run_stack(args.stack, root)
-    except (StackFileError, SettingsError) as exc:
+        args = _parser().parse_args(argv)
+    except SystemExit as exc:  # usage errors and --help
+        return exc.code if isinstance(exc.code, int) else 1
+    try:
+        return _run(args, root)
+    except (StackFileError, SettingsError, BaseError, PlanFormatError, PlanFileError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(render_text(build_plan(run)))
-    return 0
 
 
 if __name__ == "__main__":

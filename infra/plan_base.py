@@ -1,0 +1,133 @@
+"""Where `--diff BASE` finds the plan to compare with: a plan file, or a git revision.
+
+For a revision, that revision's tree is exported with `git archive` into a temporary
+directory (the repository's work trees and its list of worktrees stay untouched), and the
+revision's own `python -m infra.plan --json` runs there in a subprocess with this
+repository's interpreter: Python caches imported modules, so two versions of `infra/`
+cannot share one process. The directory is removed afterwards, whatever happens.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import os
+import subprocess
+import sys
+import tarfile
+import tempfile
+from pathlib import Path
+from typing import Any
+
+from infra.plan_diff import PlanFormatError
+
+PLAN_TIMEOUT_SECONDS = 900
+"""Upper bound for planning one stack at a base revision (normally a few seconds)."""
+
+
+class BaseError(ValueError):
+    """A `--diff BASE` that cannot be turned into a plan."""
+
+
+def empty_plan(stack: str) -> dict[str, Any]:
+    """The plan of a stack that does not exist (yet): nothing declared, nothing exported."""
+    return {"stack": stack, "resources": [], "outputs": {}, "secretOutputs": []}
+
+
+def load_plan_file(path: Path) -> dict[str, Any]:
+    """Read a plan written by `--json`; a clear error names the file when it is not one."""
+    try:
+        plan = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError) as exc:
+        raise BaseError(f"cannot read plan file {path}: {exc}") from exc
+    except json.JSONDecodeError as exc:
+        raise BaseError(f"plan file {path} is not JSON: {exc}") from exc
+    if not isinstance(plan, dict):
+        raise PlanFormatError(f"plan file {path}: a plan is a JSON object")
+    return plan
+
+
+def _git(root: Path, *args: str) -> subprocess.CompletedProcess[bytes]:
+    try:
+        return subprocess.run(["git", *args], cwd=root, capture_output=True, check=False)
+    except OSError as exc:  # no git, or no such directory
+        raise BaseError(f"cannot run git in {root}: {exc}") from exc
+
+
+def resolve_revision(root: Path, revision: str) -> str | None:
+    """The commit a git revision names in the repository at `root`, or None."""
+    if revision.startswith("-"):  # never let a revision be read as a git option
+        return None
+    found = _git(root, "rev-parse", "--verify", "--quiet", f"{revision}^{{commit}}")
+    return found.stdout.decode().strip() if found.returncode == 0 else None
+
+
+def _export_tree(root: Path, commit: str, target: Path) -> None:
+    archive = _git(root, "archive", "--format=tar", commit)
+    if archive.returncode != 0:
+        raise BaseError(f"git archive {commit} failed: {archive.stderr.decode().strip()}")
+    with tarfile.open(fileobj=io.BytesIO(archive.stdout)) as tar:
+        tar.extractall(target, filter=_inside_tree)
+
+
+def _inside_tree(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
+    """Tar's `data` filter, skipping what it refuses (e.g. a committed link out of the
+    tree) instead of failing: the program and stack files never need such members."""
+    try:
+        return tarfile.data_filter(member, path)
+    except tarfile.FilterError:
+        return None
+
+
+def plan_at_revision(root: Path, revision: str, commit: str, stack: str) -> dict[str, Any]:
+    """The plan of `stack` as the program at `commit` declares it.
+
+    A revision without `Pulumi.<stack>.yaml` gives an empty plan (the stack is new); one
+    without the offline plan tool, or whose plan fails, is an error naming the revision.
+    """
+    with tempfile.TemporaryDirectory(prefix="plan-base-") as tmp:
+        tree = Path(tmp) / "tree"
+        tree.mkdir()
+        _export_tree(root, commit, tree)
+        if not (tree / f"Pulumi.{stack}.yaml").is_file():
+            return empty_plan(stack)
+        if not (tree / "infra" / "plan.py").is_file():
+            raise BaseError(
+                f"{revision} has Pulumi.{stack}.yaml but no infra/plan.py: its plan cannot "
+                "be computed offline; compare with a plan file instead (--diff FILE)"
+            )
+        out = Path(tmp) / "plan.json"
+        env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(tree)}
+        try:
+            done = subprocess.run(
+                [sys.executable, "-m", "infra.plan", "--stack", stack, "--json", str(out)],
+                cwd=tree,
+                env=env,
+                capture_output=True,
+                text=True,
+                timeout=PLAN_TIMEOUT_SECONDS,
+                check=False,
+            )
+        except subprocess.TimeoutExpired as exc:
+            raise BaseError(
+                f"planning {stack} at {revision} took over {PLAN_TIMEOUT_SECONDS}s"
+            ) from exc
+        if done.returncode != 0 or not out.is_file():
+            detail = (done.stderr or done.stdout).strip() or f"exit status {done.returncode}"
+            raise BaseError(f"the plan of {stack} at {revision} failed:\n{detail}")
+        return load_plan_file(out)
+
+
+def load_base(root: Path, base: str, stack: str) -> tuple[dict[str, Any], str]:
+    """The base plan and a label for it: `base` is a plan file if one exists at that
+    path, else a git revision of the repository at `root`."""
+    path = Path(base)
+    if path.is_file():
+        return load_plan_file(path), str(base)
+    commit = resolve_revision(root, base)
+    if commit is None:
+        raise BaseError(
+            f"--diff {base!r} is neither a plan file (written by --json) nor a git revision "
+            f"of {root}"
+        )
+    return plan_at_revision(root, base, commit, stack), f"{base} ({commit[:12]})"

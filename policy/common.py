@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi_policy import ReportViolation
+from pulumi_policy import ReportViolation, ResourceValidationArgs
 
 
 def prop(props: Mapping[str, Any] | None, *path: str) -> Any:
@@ -40,3 +40,17 @@ def violation(
     """
     message = f"{describe(resource_type, name, urn)}: {problem} Fix: {fix}"
     report_violation(message, urn if stack_level else None)
+
+
+def report_resource(
+    args: ResourceValidationArgs, report_violation: ReportViolation, problem: str, fix: str
+) -> None:
+    """Report one violation against the resource a resource policy is validating."""
+    violation(
+        report_violation,
+        resource_type=args.resource_type,
+        name=args.name,
+        urn=args.urn,
+        problem=problem,
+        fix=fix,
+    )

@@ -7,7 +7,7 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
-from policy.common import prop, violation
+from policy.common import prop, report_resource
 from policy.posture import is_production
 
 COMPUTE = "azure-native:machinelearningservices:Compute"
@@ -35,24 +35,13 @@ def _compute(args: ResourceValidationArgs) -> tuple[str | None, Any]:
     return prop(compute, "computeType"), prop(compute, "properties")
 
 
-def _report(args: ResourceValidationArgs, report: ReportViolation, problem: str, fix: str) -> None:
-    violation(
-        report,
-        resource_type=args.resource_type,
-        name=args.name,
-        urn=args.urn,
-        problem=problem,
-        fix=fix,
-    )
-
-
 def validate_no_public_access(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """Clusters and instances have no node public IP and no public SSH."""
     kind, properties = _compute(args)
     if kind not in (AML_COMPUTE, COMPUTE_INSTANCE):
         return
     if prop(properties, "enableNodePublicIp") is not False:
-        _report(
+        report_resource(
             args,
             report,
             f"{kind} enableNodePublicIp is not false (Azure's default is a public IP per node).",
@@ -61,7 +50,7 @@ def validate_no_public_access(args: ResourceValidationArgs, report: ReportViolat
     if kind == AML_COMPUTE:
         ssh = prop(properties, "remoteLoginPortPublicAccess")
         if ssh != "Disabled":
-            _report(
+            report_resource(
                 args,
                 report,
                 f"remoteLoginPortPublicAccess is {ssh!r}: the SSH port may be open publicly.",
@@ -70,7 +59,7 @@ def validate_no_public_access(args: ResourceValidationArgs, report: ReportViolat
     else:
         ssh = prop(properties, "sshSettings", "sshPublicAccess")
         if ssh != "Disabled":
-            _report(
+            report_resource(
                 args,
                 report,
                 f"sshSettings.sshPublicAccess is {ssh!r}: the instance may accept public SSH.",
@@ -86,7 +75,7 @@ def validate_cluster_scale_down(args: ResourceValidationArgs, report: ReportViol
     scale = prop(properties, "scaleSettings")
     idle = prop(scale, "nodeIdleTimeBeforeScaleDown")
     if not duration_seconds(idle):
-        _report(
+        report_resource(
             args,
             report,
             f"scaleSettings.nodeIdleTimeBeforeScaleDown is {idle!r}, not an ISO 8601 duration "
@@ -95,7 +84,7 @@ def validate_cluster_scale_down(args: ResourceValidationArgs, report: ReportViol
         )
     min_nodes = prop(scale, "minNodeCount")
     if not is_production(args.urn, args.stack_tags) and min_nodes != 0:
-        _report(
+        report_resource(
             args,
             report,
             f"scaleSettings.minNodeCount is {min_nodes!r} in a non-production stack: those "
@@ -111,7 +100,7 @@ def validate_instance_idle_shutdown(args: ResourceValidationArgs, report: Report
         return
     idle = prop(properties, "idleTimeBeforeShutdown")
     if not duration_seconds(idle):
-        _report(
+        report_resource(
             args,
             report,
             f"idleTimeBeforeShutdown is {idle!r}, not an ISO 8601 duration such as PT30M: "

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
-from policy.common import prop, violation
+from policy.common import prop, report_resource
 
 REGISTRY = "azure-native:containerregistry:Registry"
 
@@ -15,13 +15,11 @@ def validate_admin_user(args: ResourceValidationArgs, report: ReportViolation) -
         return
     # Azure's default is off; only an explicit true turns it on.
     if prop(args.props, "adminUserEnabled") is True:
-        violation(
+        report_resource(
+            args,
             report,
-            resource_type=args.resource_type,
-            name=args.name,
-            urn=args.urn,
-            problem="adminUserEnabled is true: a shared password grants push and pull.",
-            fix="set admin_user_enabled=False and grant AcrPull/AcrPush to identities.",
+            "adminUserEnabled is true: a shared password grants push and pull.",
+            "set admin_user_enabled=False and grant AcrPull/AcrPush to identities.",
         )
 
 

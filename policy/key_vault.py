@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
-from policy.common import prop, violation
+from policy.common import prop, report_resource
 from policy.posture import is_production
 
 VAULT = "azure-native:keyvault:Vault"
@@ -43,13 +43,11 @@ def validate_key_vault(args: ResourceValidationArgs, report: ReportViolation) ->
             )
         )
     for problem, fix in problems:
-        violation(
+        report_resource(
+            args,
             report,
-            resource_type=args.resource_type,
-            name=args.name,
-            urn=args.urn,
-            problem=problem,
-            fix=fix,
+            problem,
+            fix,
         )
 
 

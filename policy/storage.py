@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
-from policy.common import prop, violation
+from policy.common import prop, report_resource
 
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 BLOB_CONTAINER = "azure-native:storage:BlobContainer"
@@ -15,24 +15,13 @@ Renaming it would replace the account and its data, so it is as stable as the da
 """
 
 
-def _report(args: ResourceValidationArgs, report: ReportViolation, problem: str, fix: str) -> None:
-    violation(
-        report,
-        resource_type=args.resource_type,
-        name=args.name,
-        urn=args.urn,
-        problem=problem,
-        fix=fix,
-    )
-
-
 def validate_https_and_tls(args: ResourceValidationArgs, report: ReportViolation) -> None:
     """Storage accounts accept HTTPS only, with TLS 1.2 at least."""
     if args.resource_type != STORAGE_ACCOUNT:
         return
     https_only = prop(args.props, "enableHttpsTrafficOnly")
     if https_only is not True:
-        _report(
+        report_resource(
             args,
             report,
             f"enableHttpsTrafficOnly is {https_only!r}, not true: plain HTTP must be refused "
@@ -41,7 +30,7 @@ def validate_https_and_tls(args: ResourceValidationArgs, report: ReportViolation
         )
     tls = prop(args.props, "minimumTlsVersion")
     if tls != "TLS1_2":
-        _report(
+        report_resource(
             args,
             report,
             f"minimumTlsVersion is {tls!r}; clients could negotiate TLS older than 1.2.",
@@ -53,7 +42,7 @@ def validate_no_public_blob_access(args: ResourceValidationArgs, report: ReportV
     """No storage account allows anonymous blob access; no container is public."""
     if args.resource_type == STORAGE_ACCOUNT:
         if prop(args.props, "allowBlobPublicAccess") is not False:
-            _report(
+            report_resource(
                 args,
                 report,
                 "allowBlobPublicAccess is not false, so containers may be made public.",
@@ -62,7 +51,7 @@ def validate_no_public_blob_access(args: ResourceValidationArgs, report: ReportV
     elif args.resource_type == BLOB_CONTAINER:
         access = prop(args.props, "publicAccess")
         if access not in (None, "None"):
-            _report(
+            report_resource(
                 args,
                 report,
                 f"publicAccess is {access!r}: anyone on the internet can read it.",
@@ -75,7 +64,7 @@ def validate_data_lake_namespace(args: ResourceValidationArgs, report: ReportVio
     if args.resource_type != STORAGE_ACCOUNT or args.name != DATA_LAKE_LOGICAL_NAME:
         return
     if prop(args.props, "isHnsEnabled") is not True:
-        _report(
+        report_resource(
             args,
             report,
             "the data lake has no hierarchical namespace (isHnsEnabled is not true), so it "

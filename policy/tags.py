@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
-from policy.common import prop, violation
+from policy.common import prop, report_resource
 
 REQUIRED_TAGS = ("owner", "costCenter", "environment")
 """Tags every taggable resource must carry with a non-empty value."""
@@ -41,13 +41,11 @@ def validate_tags(args: ResourceValidationArgs, report: ReportViolation) -> None
     tags = prop(args.props, "tags") or {}
     missing = [t for t in REQUIRED_TAGS if not str(tags.get(t, "")).strip()]
     if missing:
-        violation(
+        report_resource(
+            args,
             report,
-            resource_type=args.resource_type,
-            name=args.name,
-            urn=args.urn,
-            problem=f"tags {', '.join(missing)} are missing or empty.",
-            fix="pass the stack's tags (Placement.tags) to the resource; set "
+            f"tags {', '.join(missing)} are missing or empty.",
+            "pass the stack's tags (Placement.tags) to the resource; set "
             "azureml-dask:tags (owner, costCenter) in the stack file.",
         )
 

@@ -170,15 +170,25 @@ class PlanFileError(ValueError):
 def write_json(plan: dict[str, Any], target: str) -> None:
     """Write the plan as JSON: sorted keys and no timestamps, so the same inputs give a
     byte-identical file. `-` is standard output. The file appears whole or not at all."""
-    text = json.dumps(plan, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+    _write_json(plan, target, "--json")
+
+
+def write_outputs_json(plan: dict[str, Any], target: str) -> None:
+    """Write the stack outputs as `pulumi stack output --json` prints them (secrets as
+    `[secret]`), so offline tools such as `python -m jobs submit --outputs` can read them."""
+    _write_json(plan["outputs"], target, "--outputs-json")
+
+
+def _write_json(data: Any, target: str, option: str) -> None:
+    text = json.dumps(data, sort_keys=True, indent=2, ensure_ascii=False) + "\n"
     if target == "-":
         sys.stdout.write(text)
         return
     path = Path(target)
     if not path.parent.is_dir():
-        raise PlanFileError(f"--json {target}: directory {path.parent} does not exist")
+        raise PlanFileError(f"{option} {target}: directory {path.parent} does not exist")
     if path.is_dir():
-        raise PlanFileError(f"--json {target}: is a directory; give a file name")
+        raise PlanFileError(f"{option} {target}: is a directory; give a file name")
     partial: Path | None = None
     try:
         with tempfile.NamedTemporaryFile(
@@ -190,7 +200,7 @@ def write_json(plan: dict[str, Any], target: str) -> None:
     except OSError as exc:
         if partial is not None:
             partial.unlink(missing_ok=True)
-        raise PlanFileError(f"--json {target}: cannot write the plan: {exc}") from exc
+        raise PlanFileError(f"{option} {target}: cannot write: {exc}") from exc
 
 
 class _Parser(argparse.ArgumentParser):
@@ -211,6 +221,11 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--stack", default="dev", help="stack name: Pulumi.<stack>.yaml")
     parser.add_argument(
         "--json", metavar="FILE", help="write the plan as JSON to FILE (- for standard output)"
+    )
+    parser.add_argument(
+        "--outputs-json",
+        metavar="FILE",
+        help="also write the stack outputs as `pulumi stack output --json` prints them",
     )
     what = parser.add_mutually_exclusive_group()
     what.add_argument(
@@ -242,14 +257,18 @@ def _show_diff(diff: PlanDiff, markdown: bool) -> int:
 
 def _run(args: argparse.Namespace, root: Path) -> int:
     if args.compare:
-        if args.json:
-            raise PlanFileError("--json writes one stack's plan; it cannot go with --compare")
+        if args.json or args.outputs_json:
+            raise PlanFileError(
+                "--json and --outputs-json write one stack's plan; not with --compare"
+            )
         first, other = args.compare
         plans = [build_plan(run_stack(stack, root)) for stack in (first, other)]
         return _show_diff(compare_plans(plans[0], plans[1], first, other), args.markdown)
     plan = build_plan(run_stack(args.stack, root))
     if args.json:
         write_json(plan, args.json)
+    if args.outputs_json:
+        write_outputs_json(plan, args.outputs_json)
     if args.diff:
         base, label = load_base(root, args.diff, args.stack)
         if base.get("stack") != args.stack:

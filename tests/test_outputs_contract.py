@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 from azure.ai.ml import load_job
+from azure.ai.ml.entities import Command
 
 from infra import plan
 from infra.offline import StackRun
@@ -42,6 +43,7 @@ def test_jobs_read_every_stacks_outputs(
     job_file = tmp_path / "job.yaml"
     job_file.write_text(captured.out)
     job = load_job(job_file)
+    assert isinstance(job, Command)
     assert job.compute == stack_run.outputs["computeClusterNames"][0]
     assert job.inputs["dataset"].path == (
         f"azureml://datastores/{stack_run.outputs['datastoreNames'][0]}/paths/nyctlc/"

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 from azure.ai.ml import load_job
-from azure.ai.ml.entities import Command
+from azure.ai.ml.entities import Command, ManagedIdentityConfiguration
 
 from infra import plan
 from infra.offline import StackRun
@@ -48,6 +48,7 @@ def test_jobs_read_every_stacks_outputs(
     assert job.inputs["dataset"].path == (
         f"azureml://datastores/{stack_run.outputs['datastoreNames'][0]}/paths/nyctlc/"
     )
+    assert isinstance(job.identity, ManagedIdentityConfiguration)
     assert job.identity.client_id == stack_run.outputs["computeClusterIdentityClientId"]
 
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import pulumi
 from pulumi_azure_native import network
 
@@ -14,60 +16,133 @@ PRIVATE_ENDPOINT_SUBNET = "snet-private-endpoints"
 SERVICE_ENDPOINTS = ("Microsoft.Storage", "Microsoft.KeyVault", "Microsoft.ContainerRegistry")
 
 
+@dataclass(frozen=True)
+class ComputeSecurityRule:
+    """One allow rule of the compute subnet's NSG, between a service tag and the vnet."""
+
+    name: str
+    priority: int
+    direction: str  # "Inbound" (from the tag) or "Outbound" (to the tag)
+    protocol: str  # "Tcp", "Udp" or "*" (Azure's "Any")
+    service_tag: str  # "{region}" is replaced with the stack's region
+    ports: tuple[str, ...]
+
+
+# The compute has no public IP (`enableNodePublicIp: false`), so Azure ML, Batch and storage
+# reach it only through rules allowed by service tag. The outbound rules are Azure ML's
+# list for no-public-IP compute (how-to-secure-training-vnet): AzureMachineLearning on TCP
+# 443, 8787, 18881 (notebook intellisense) and UDP 5831 (compute instance lifecycle); the
+# regional Batch tag on any protocol; Entra ID, ARM, regional Storage, Front Door (studio) and
+# both registries on 443. Inbound: Batch node management and Azure ML's management port, as
+# in Azure's secure-workspace template.
+COMPUTE_SECURITY_RULES: tuple[ComputeSecurityRule, ...] = (
+    ComputeSecurityRule(
+        "AllowBatchNodeManagementInbound",
+        100,
+        "Inbound",
+        "Tcp",
+        "BatchNodeManagement",
+        ("29876-29877",),
+    ),
+    ComputeSecurityRule(
+        "AllowAzureMachineLearningInbound",
+        110,
+        "Inbound",
+        "Tcp",
+        "AzureMachineLearning",
+        ("44224",),
+    ),
+    ComputeSecurityRule(
+        "AllowAzureActiveDirectoryOutbound",
+        100,
+        "Outbound",
+        "Tcp",
+        "AzureActiveDirectory",
+        ("80", "443"),
+    ),
+    ComputeSecurityRule(
+        "AllowAzureMachineLearningOutbound",
+        110,
+        "Outbound",
+        "Tcp",
+        "AzureMachineLearning",
+        ("443", "8787", "18881"),
+    ),
+    ComputeSecurityRule(
+        "AllowAzureMachineLearningUdpOutbound",
+        115,
+        "Outbound",
+        "Udp",
+        "AzureMachineLearning",
+        ("5831",),
+    ),
+    ComputeSecurityRule(
+        "AllowAzureResourceManagerOutbound",
+        120,
+        "Outbound",
+        "Tcp",
+        "AzureResourceManager",
+        ("443",),
+    ),
+    ComputeSecurityRule(
+        "AllowStorageOutbound", 130, "Outbound", "Tcp", "Storage.{region}", ("443",)
+    ),
+    ComputeSecurityRule(
+        "AllowAzureFrontDoorOutbound",
+        140,
+        "Outbound",
+        "Tcp",
+        "AzureFrontDoor.FrontEnd",
+        ("443",),
+    ),
+    ComputeSecurityRule(
+        "AllowContainerRegistryOutbound",
+        150,
+        "Outbound",
+        "Tcp",
+        "AzureContainerRegistry.{region}",
+        ("443",),
+    ),
+    ComputeSecurityRule(
+        "AllowMicrosoftContainerRegistryOutbound",
+        160,
+        "Outbound",
+        "Tcp",
+        "MicrosoftContainerRegistry",
+        ("443",),
+    ),
+    ComputeSecurityRule(
+        "AllowBatchNodeManagementOutbound",
+        170,
+        "Outbound",
+        "*",
+        "BatchNodeManagement.{region}",
+        ("443",),
+    ),
+)
+"""The compute subnet's NSG allow rules (one table: Azure receives exactly these)."""
+
+
 def compute_security_rules(location: str) -> list[network.SecurityRuleArgs]:
-    """NSG rules an Azure ML compute subnet needs (from Azure's secure-workspace template)."""
-
-    def rule(
-        name: str, priority: int, direction: str, service_tag: str, ports: list[str]
-    ) -> network.SecurityRuleArgs:
-        inbound = direction == "Inbound"
-        return network.SecurityRuleArgs(
-            name=name,
-            priority=priority,
-            direction=direction,
-            access="Allow",
-            protocol="Tcp",
-            source_address_prefix=service_tag if inbound else "VirtualNetwork",
-            source_port_range="*",
-            destination_address_prefix="VirtualNetwork" if inbound else service_tag,
-            destination_port_ranges=ports,
+    """The NSG rules of `COMPUTE_SECURITY_RULES`, with regional service tags for `location`."""
+    rules = []
+    for rule in COMPUTE_SECURITY_RULES:
+        tag = rule.service_tag.format(region=location)
+        inbound = rule.direction == "Inbound"
+        rules.append(
+            network.SecurityRuleArgs(
+                name=rule.name,
+                priority=rule.priority,
+                direction=rule.direction,
+                access="Allow",
+                protocol=rule.protocol,
+                source_address_prefix=tag if inbound else "VirtualNetwork",
+                source_port_range="*",
+                destination_address_prefix="VirtualNetwork" if inbound else tag,
+                destination_port_ranges=list(rule.ports),
+            )
         )
-
-    return [
-        rule(
-            "AllowBatchNodeManagementInbound",
-            100,
-            "Inbound",
-            "BatchNodeManagement",
-            ["29876-29877"],
-        ),
-        rule("AllowAzureMachineLearningInbound", 110, "Inbound", "AzureMachineLearning", ["44224"]),
-        rule(
-            "AllowAzureActiveDirectoryOutbound",
-            100,
-            "Outbound",
-            "AzureActiveDirectory",
-            ["80", "443"],
-        ),
-        rule("AllowAzureMachineLearningOutbound", 110, "Outbound", "AzureMachineLearning", ["443"]),
-        rule("AllowAzureResourceManagerOutbound", 120, "Outbound", "AzureResourceManager", ["443"]),
-        rule("AllowStorageOutbound", 130, "Outbound", f"Storage.{location}", ["443"]),
-        rule("AllowAzureFrontDoorOutbound", 140, "Outbound", "AzureFrontDoor.FrontEnd", ["443"]),
-        rule(
-            "AllowContainerRegistryOutbound",
-            150,
-            "Outbound",
-            f"AzureContainerRegistry.{location}",
-            ["443"],
-        ),
-        rule(
-            "AllowMicrosoftContainerRegistryOutbound",
-            160,
-            "Outbound",
-            "MicrosoftContainerRegistry",
-            ["443"],
-        ),
-    ]
+    return rules
 
 
 class Network(pulumi.ComponentResource):

@@ -71,6 +71,7 @@ class Platform(pulumi.ComponentResource):
             tenant_id=self.client.tenant_id,
             placement=placement,
             private_networking=settings.private_networking,
+            image_build_compute=settings.image_build_compute,
             opts=child,
         )
         self._secure(settings, names, child)
@@ -96,8 +97,9 @@ class Platform(pulumi.ComponentResource):
             identity_id=self.access.compute_identity.id,
             tenant_id=self.client.tenant_id,
             placement=placement,
-            # In a private stack, nodes reach storage, vault and registry only through the
-            # private endpoints: have them (and their DNS) in place before any node starts.
+            # No-public-IP nodes talk to Azure ML only through the workspace private endpoint
+            # (Azure rejects them without it); in a private stack they also reach storage,
+            # vault and registry only privately: have endpoints and DNS in place first.
             depends_on=[self.private_networking] if self.private_networking else [],
             opts=child,
         )
@@ -117,22 +119,32 @@ class Platform(pulumi.ComponentResource):
     def _secure(
         self, settings: Settings, names: ResourceNames, child: pulumi.ResourceOptions
     ) -> None:
-        """Private endpoints (when private), diagnostic settings, and locks (when protected)."""
+        """Private endpoints, diagnostic settings, and locks (when protected).
+
+        The workspace private endpoint exists whenever the stack declares compute: nodes
+        without public IPs reach Azure ML only through it. `privateNetworking` adds the
+        endpoints of storage, key vault and registry (and turns public access off).
+        """
         workspace, storage = self.workspace, self.storage
+        resource_ids = {
+            "workspace": workspace.workspace.id,
+            "workspace-storage": storage.storage_account.id,
+            "data-lake": storage.data_lake.id,
+            "key-vault": workspace.key_vault.id,
+            "container-registry": workspace.container_registry.id,
+        }
+        keys = [
+            key
+            for key in PRIVATE_LINK_GROUPS
+            if settings.private_networking or (key == "workspace" and settings.has_compute)
+        ]
         self.private_networking: PrivateNetworking | None = None
-        if settings.private_networking:
-            resource_ids = {
-                "workspace": workspace.workspace.id,
-                "workspace-storage": storage.storage_account.id,
-                "data-lake": storage.data_lake.id,
-                "key-vault": workspace.key_vault.id,
-                "container-registry": workspace.container_registry.id,
-            }
+        if keys:
             self.private_networking = PrivateNetworking(
                 "private-networking",
                 targets=tuple(
-                    PrivateLinkTarget(key, resource_ids[key], groups)
-                    for key, groups in PRIVATE_LINK_GROUPS.items()
+                    PrivateLinkTarget(key, resource_ids[key], PRIVATE_LINK_GROUPS[key])
+                    for key in keys
                 ),
                 virtual_network_id=self.network.virtual_network.id,
                 subnet_id=self.network.private_endpoint_subnet.id,

@@ -218,6 +218,22 @@ class Settings:
     private_networking: bool = False
 
     @property
+    def has_compute(self) -> bool:
+        """Whether the stack declares any compute (clusters or instances)."""
+        return bool(self.compute_clusters or self.compute_instances)
+
+    @property
+    def image_build_compute(self) -> str | None:
+        """The cluster that builds job images in a private stack (None: Azure's default).
+
+        A registry behind a private endpoint is out of reach of Azure ML's default build
+        compute, so a private workspace builds on its first cluster, inside the vnet.
+        """
+        if not self.private_networking or not self.compute_clusters:
+            return None
+        return self.compute_clusters[0].name
+
+    @property
     def datastore_names(self) -> tuple[str, ...]:
         """Identity-based datastores (one per filesystem), then service-principal ones."""
         identity = tuple(datastore_name(fs) for fs in self.data_lake.filesystems)
@@ -760,6 +776,12 @@ def parse_settings(
     problems += _private_networking_problems(
         private_networking, virtual_network, workspace, container_registry
     )
+    if private_networking and not clusters:
+        problems.append(
+            f"{PROJECT}:computeClusters: {PROJECT}:privateNetworking = true needs at least one "
+            "compute cluster (the workspace's imageBuildCompute: its registry is private, so "
+            "Azure ML must build job images on a cluster in the vnet)"
+        )
 
     _unique(problems, "computeClusters", [c.name for c in clusters])
     _unique(problems, "computeInstances", [i.name for i in instances])

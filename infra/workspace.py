@@ -80,6 +80,7 @@ class Workspace(pulumi.ComponentResource):
         tenant_id: pulumi.Input[str],
         placement: Placement,
         private_networking: bool = False,
+        image_build_compute: str | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
         super().__init__("azureml-dask:workspace:Workspace", name, None, opts)
@@ -142,6 +143,8 @@ class Workspace(pulumi.ComponentResource):
             application_insights=self.application_insights.id,
             container_registry=self.container_registry.id,
             public_network_access=workspace.public_network_access,
+            # A private registry is out of reach of Azure's default image build compute.
+            image_build_compute=image_build_compute,
             resource_group_name=placement.resource_group_name,
             location=placement.location,
             tags=dict(placement.tags),

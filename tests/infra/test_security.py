@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from infra.diagnostics import ALL_LOGS, ALL_METRICS, STORAGE_TRANSACTION_METRICS
-from infra.offline import ResourceRecord, StackRun
+from infra.offline import ResourceRecord, StackRun, run_config
 from infra.private_networking import PRIVATE_DNS_ZONES
-from infra.settings import Settings
+from infra.settings import PROJECT, Settings
 
 SA = "azure-native:storage:StorageAccount"
 KV = "azure-native:keyvault:Vault"
@@ -62,20 +64,19 @@ def test_private_stacks_deny_public_traffic_but_trusted_azure_services(
     assert registry["networkRuleBypassOptions"] == "AzureServices"
 
 
-def test_public_stacks_have_no_private_endpoints_or_zones(
-    stack_run: StackRun, stack_settings: Settings
-) -> None:
-    if stack_settings.private_networking:
-        pytest.skip(f"stack {stack_run.stack} is private")
-    for type_ in (PE, ZONE, ZONE_LINK, ZONE_GROUP):
-        assert stack_run.by_type(type_) == []
+def _expected_targets(settings: Settings) -> dict[tuple[str, str], set[str]]:
+    """The private link targets a stack must have: the workspace whenever it declares
+    compute (no-public-IP nodes need it), everything when private."""
+    if settings.private_networking:
+        return PRIVATE_LINK_TARGETS
+    if settings.compute_clusters or settings.compute_instances:
+        return {(MLW, "workspace"): {"amlworkspace"}}
+    return {}
 
 
-def test_private_endpoints_for_every_target_and_sub_resource(
+def test_private_endpoints_exactly_for_the_expected_targets(
     stack_run: StackRun, stack_settings: Settings
 ) -> None:
-    if not stack_settings.private_networking:
-        pytest.skip(f"stack {stack_run.stack} is not private")
     subnet = stack_run.one("azure-native:network:Subnet", "private-endpoint-subnet")
     found: dict[str, set[str]] = {}
     for endpoint in stack_run.by_type(PE):
@@ -84,22 +85,53 @@ def test_private_endpoints_for_every_target_and_sub_resource(
             found.setdefault(connection["privateLinkServiceId"], set()).update(
                 connection["groupIds"]
             )
-    expected = {stack_run.one(t, n).id: groups for (t, n), groups in PRIVATE_LINK_TARGETS.items()}
+    expected = {
+        stack_run.one(t, n).id: groups
+        for (t, n), groups in _expected_targets(stack_settings).items()
+    }
     assert found == expected
+
+
+def test_stacks_with_compute_have_the_workspace_endpoint_and_its_dns(
+    stack_run: StackRun, stack_settings: Settings
+) -> None:
+    if not (stack_settings.compute_clusters or stack_settings.compute_instances):
+        pytest.skip(f"stack {stack_run.stack} declares no compute")
+    workspace = stack_run.one(MLW, "workspace")
+    (endpoint,) = [
+        e
+        for e in stack_run.by_type(PE)
+        if e.inputs["privateLinkServiceConnections"][0]["privateLinkServiceId"] == workspace.id
+    ]
+    assert endpoint.inputs["privateLinkServiceConnections"][0]["groupIds"] == ["amlworkspace"]
+    zones = {z.id: z.inputs["privateZoneName"] for z in stack_run.by_type(ZONE)}
+    (group,) = [
+        g
+        for g in stack_run.by_type(ZONE_GROUP)
+        if g.inputs["privateEndpointName"] == endpoint.inputs["privateEndpointName"]
+    ]
+    assert {zones[c["privateDnsZoneId"]] for c in group.inputs["privateDnsZoneConfigs"]} == {
+        "privatelink.api.azureml.ms",
+        "privatelink.notebooks.azure.net",
+    }
+    # The endpoint does not change who may reach the workspace: that is the switch's job.
+    expected_access = "Disabled" if stack_settings.private_networking else "Enabled"
+    assert workspace.inputs["publicNetworkAccess"] == expected_access
 
 
 def test_private_dns_zones_are_linked_and_every_endpoint_uses_them(
     stack_run: StackRun, stack_settings: Settings
 ) -> None:
-    if not stack_settings.private_networking:
-        pytest.skip(f"stack {stack_run.stack} is not private")
     vnet = stack_run.one("azure-native:network:VirtualNetwork")
     zones = {z.inputs["privateZoneName"]: z for z in stack_run.by_type(ZONE)}
-    assert set(zones) == {z for names in PRIVATE_DNS_ZONES.values() for z in names}
+    groups_needed = set().union(*_expected_targets(stack_settings).values())
+    assert set(zones) == {z for g in groups_needed for z in PRIVATE_DNS_ZONES[g]}
     links = stack_run.by_type(ZONE_LINK)
     assert sorted(link.inputs["privateZoneName"] for link in links) == sorted(zones)
     assert all(link.inputs["virtualNetwork"]["id"] == vnet.id for link in links)
+    assert all(link.inputs["registrationEnabled"] is False for link in links)
     groups = {g.inputs["privateEndpointName"]: g for g in stack_run.by_type(ZONE_GROUP)}
+    assert len(groups) == len(stack_run.by_type(PE))
     for endpoint in stack_run.by_type(PE):
         group = groups[endpoint.inputs["privateEndpointName"]]
         (group_id,) = endpoint.inputs["privateLinkServiceConnections"][0]["groupIds"]
@@ -107,16 +139,40 @@ def test_private_dns_zones_are_linked_and_every_endpoint_uses_them(
         assert zone_ids == {zones[z].id for z in PRIVATE_DNS_ZONES[group_id]}
 
 
-def test_compute_waits_for_the_private_endpoints_and_their_dns(
-    stack_run: StackRun, stack_settings: Settings
-) -> None:
-    if not stack_settings.private_networking:
-        pytest.skip(f"stack {stack_run.stack} is not private")
+def test_a_public_stack_without_compute_has_no_private_endpoints_or_zones() -> None:
+    config = {
+        f"{PROJECT}:location": "westeurope",
+        f"{PROJECT}:tags": json.dumps({"owner": "data-platform", "costCenter": "cc-1"}),
+    }
+    run = run_config("dev", config)
+    assert run.by_type("azure-native:machinelearningservices:Compute") == []
+    for type_ in (PE, ZONE, ZONE_LINK, ZONE_GROUP):
+        assert run.by_type(type_) == [], type_
+    assert run.one(MLW, "workspace").inputs["publicNetworkAccess"] == "Enabled"
+
+
+def test_compute_waits_for_the_private_endpoints_and_their_dns(stack_run: StackRun) -> None:
     needed = {r.urn for r in stack_run.by_type(PE) + stack_run.by_type(ZONE_GROUP)}
+    assert needed
     computes = stack_run.by_type("azure-native:machinelearningservices:Compute")
     assert computes
     for compute in computes:
         assert needed <= set(compute.dependencies), compute.name
+
+
+def test_private_stacks_build_images_on_their_first_cluster(
+    stack_run: StackRun, stack_settings: Settings
+) -> None:
+    workspace = stack_run.one(MLW, "workspace").inputs
+    if not stack_settings.private_networking:
+        assert "imageBuildCompute" not in workspace
+        return
+    first = stack_settings.compute_clusters[0].name
+    assert workspace["imageBuildCompute"] == first
+    cluster = stack_run.one("azure-native:machinelearningservices:Compute", f"cluster-{first}")
+    assert cluster.inputs["properties"]["computeType"] == "AmlCompute"
+    subnet = stack_run.one("azure-native:network:Subnet", "compute-subnet")
+    assert cluster.inputs["properties"]["properties"]["subnet"]["id"] == subnet.id
 
 
 def test_diagnostics_send_all_logs_and_metrics_to_log_analytics(stack_run: StackRun) -> None:

@@ -14,7 +14,12 @@ BASE: dict[str, Any] = {
     "location": "westeurope",
     "tags": {"owner": "data-platform", "costCenter": "cc-1"},
 }
-PRIVATE_REGISTRY = {"containerRegistry": {"skuName": "Premium"}}
+CLUSTERS = [
+    {"name": "build-cluster", "vmSize": "Standard_D4s_v5"},
+    {"name": "cpu-cluster", "vmSize": "Standard_E8s_v5"},
+]
+# What every private stack needs besides the switch: a Premium registry and a cluster.
+PRIVATE_REGISTRY = {"containerRegistry": {"skuName": "Premium"}, "computeClusters": CLUSTERS}
 
 
 def raw(**settings: Any) -> dict[str, str]:
@@ -30,6 +35,16 @@ def test_private_networking_is_off_by_default_and_the_workspace_public() -> None
     s = parse()
     assert s.private_networking is False
     assert s.workspace.public_network_access == "Enabled"
+    assert s.image_build_compute is None
+
+
+def test_a_public_stack_keeps_azure_default_image_build_compute() -> None:
+    assert parse(computeClusters=CLUSTERS).image_build_compute is None
+
+
+def test_a_private_stack_builds_images_on_its_first_cluster() -> None:
+    s = parse(privateNetworking=True, **PRIVATE_REGISTRY)
+    assert s.image_build_compute == "build-cluster"
 
 
 def test_a_private_stack_makes_the_workspace_private_by_default() -> None:
@@ -89,6 +104,28 @@ BAD_PRIVATE_NETWORKING: list[tuple[str, dict[str, Any], str, str]] = [
         "needs /27 or larger",
     ),
     (
+        "private-stack-without-cluster",
+        {"privateNetworking": True, "containerRegistry": {"skuName": "Premium"}},
+        f"{PROJECT}:computeClusters: {PROJECT}:privateNetworking = true needs at least one",
+        "imageBuildCompute",
+    ),
+    (
+        "private-stack-with-only-an-instance",
+        {
+            "privateNetworking": True,
+            "containerRegistry": {"skuName": "Premium"},
+            "computeInstances": [
+                {
+                    "name": "ci-analyst",
+                    "vmSize": "Standard_DS3_v2",
+                    "assignedUserObjectId": "11111111-2222-3333-4444-555555555555",
+                }
+            ],
+        },
+        f"{PROJECT}:computeClusters: {PROJECT}:privateNetworking = true needs at least one",
+        "build job images on a cluster in the vnet",
+    ),
+    (
         "switch-not-boolean",
         {"privateNetworking": "yes"},
         f"{PROJECT}:privateNetworking = 'yes'",
@@ -115,4 +152,15 @@ def test_a_rejected_private_stack_declares_nothing() -> None:
     records: list[ResourceRecord] = []
     with pytest.raises(SettingsError, match="needs Premium"):
         run_config("dev", raw(privateNetworking=True), records=records)
+    assert records == []
+
+
+def test_a_private_stack_without_cluster_declares_nothing() -> None:
+    records: list[ResourceRecord] = []
+    with pytest.raises(SettingsError, match="imageBuildCompute"):
+        run_config(
+            "dev",
+            raw(privateNetworking=True, containerRegistry={"skuName": "Premium"}),
+            records=records,
+        )
     assert records == []

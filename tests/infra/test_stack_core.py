@@ -188,29 +188,38 @@ def test_compute_subnet_nsg_nat_and_service_endpoints(
     assert ip.inputs["publicIPAllocationMethod"] == "Static"
 
 
-def test_nsg_rules_for_azure_ml_compute(stack_run: StackRun, stack_settings: Settings) -> None:
+def test_nsg_rules_for_no_public_ip_azure_ml_compute(
+    stack_run: StackRun, stack_settings: Settings
+) -> None:
     rules = stack_run.one("azure-native:network:NetworkSecurityGroup").inputs["securityRules"]
     region = stack_settings.location
-    seen = {
-        (
-            r["direction"],
-            r["sourceAddressPrefix" if r["direction"] == "Inbound" else "destinationAddressPrefix"],
-            tuple(r["destinationPortRanges"]),
-        )
-        for r in rules
-        if r["access"] == "Allow" and r["protocol"] == "Tcp"
-    }
+    seen = set()
+    for r in rules:
+        assert r["access"] == "Allow"
+        assert r["sourcePortRange"] == "*"
+        inbound = r["direction"] == "Inbound"
+        vnet = r["destinationAddressPrefix" if inbound else "sourceAddressPrefix"]
+        assert vnet == "VirtualNetwork", r["name"]
+        tag = r["sourceAddressPrefix" if inbound else "destinationAddressPrefix"]
+        seen.add((r["direction"], r["protocol"], tag, tuple(r["destinationPortRanges"])))
+    # Azure ML's list for compute without public IPs (how-to-secure-training-vnet), plus the
+    # secure-workspace template's inbound management rules.
     assert seen == {
-        ("Inbound", "BatchNodeManagement", ("29876-29877",)),
-        ("Inbound", "AzureMachineLearning", ("44224",)),
-        ("Outbound", "AzureActiveDirectory", ("80", "443")),
-        ("Outbound", "AzureMachineLearning", ("443",)),
-        ("Outbound", "AzureResourceManager", ("443",)),
-        ("Outbound", f"Storage.{region}", ("443",)),
-        ("Outbound", "AzureFrontDoor.FrontEnd", ("443",)),
-        ("Outbound", f"AzureContainerRegistry.{region}", ("443",)),
-        ("Outbound", "MicrosoftContainerRegistry", ("443",)),
+        ("Inbound", "Tcp", "BatchNodeManagement", ("29876-29877",)),
+        ("Inbound", "Tcp", "AzureMachineLearning", ("44224",)),
+        ("Outbound", "Tcp", "AzureActiveDirectory", ("80", "443")),
+        ("Outbound", "Tcp", "AzureMachineLearning", ("443", "8787", "18881")),
+        ("Outbound", "Udp", "AzureMachineLearning", ("5831",)),
+        ("Outbound", "*", f"BatchNodeManagement.{region}", ("443",)),
+        ("Outbound", "Tcp", "AzureResourceManager", ("443",)),
+        ("Outbound", "Tcp", f"Storage.{region}", ("443",)),
+        ("Outbound", "Tcp", "AzureFrontDoor.FrontEnd", ("443",)),
+        ("Outbound", "Tcp", f"AzureContainerRegistry.{region}", ("443",)),
+        ("Outbound", "Tcp", "MicrosoftContainerRegistry", ("443",)),
     }
+    assert len(seen) == len(rules)
+    names = [r["name"] for r in rules]
+    assert len(names) == len(set(names)), "NSG rule names must be unique"
     priorities = [(r["direction"], r["priority"]) for r in rules]
     assert len(priorities) == len(set(priorities)), "NSG priorities must be unique per direction"
 

@@ -16,13 +16,14 @@ so nothing leaks from one run into the next, and several stacks can run in one p
 
 from __future__ import annotations
 
+import asyncio
 import contextvars
 import hashlib
 import json
 import runpy
 import sys
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -442,6 +443,7 @@ def _run(
     config: dict[str, str],
     secret_keys: list[str],
     records: list[ResourceRecord] | None = None,
+    program: Callable[[], None] | None = None,
 ) -> StackRun:
     runtime_settings.reset_options(project=PROJECT, stack=stack, root_directory=str(root))
     mocks = AzureMocks()
@@ -453,10 +455,10 @@ def _run(
     pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(config, secret_keys)
 
-    def program() -> None:
+    def main() -> None:
         runpy.run_path(str(root / "__main__.py"), run_name="__main__")
 
-    _sync_await(run_pulumi_func(program))
+    _sync_await(run_pulumi_func(program or main))
 
     stack_resource = runtime_settings.get_root_resource()
     exported = getattr(stack_resource, "outputs", {}) or {}
@@ -473,6 +475,24 @@ def _run(
     )
 
 
+_engine_loop: asyncio.AbstractEventLoop | None = None
+
+
+def _in_own_event_loop(run: Any, *args: Any) -> StackRun:
+    """Run one program in a fresh context on the engine's own event loop.
+
+    Pulumi's synchronous waits pump "the current event loop" of the thread; another library
+    in the same process (a Dask client, say) may have made that a loop running in another
+    thread, which fails with "no running event loop". The engine installs its own idle loop
+    before each run and leaves it current, as Pulumi's own default loop would be.
+    """
+    global _engine_loop
+    if _engine_loop is None or _engine_loop.is_closed():
+        _engine_loop = asyncio.new_event_loop()
+    asyncio.set_event_loop(_engine_loop)
+    return contextvars.Context().run(run, *args)
+
+
 def run_stack(stack: str, root: Path = REPO_ROOT) -> StackRun:
     """Run the real `__main__.py` for `stack` offline and return what it declared.
 
@@ -482,7 +502,7 @@ def run_stack(stack: str, root: Path = REPO_ROOT) -> StackRun:
     config, secret_keys = load_stack_config(stack, root)
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
-    return contextvars.Context().run(_run, stack, root, config, secret_keys)
+    return _in_own_event_loop(_run, stack, root, config, secret_keys)
 
 
 def run_config(
@@ -499,4 +519,12 @@ def run_config(
     """
     if str(root) not in sys.path:
         sys.path.insert(0, str(root))
-    return contextvars.Context().run(_run, stack, root, config, list(secret_keys or []), records)
+    return _in_own_event_loop(_run, stack, root, config, list(secret_keys or []), records)
+
+
+def run_program(program: Callable[[], None], stack: str = "test") -> StackRun:
+    """Run any Pulumi program (e.g. a single component) under the same mocks as a stack.
+
+    For unit tests of components that take plain values; stacks go through `run_stack`.
+    """
+    return _in_own_event_loop(_run, stack, REPO_ROOT, {}, [], None, program)

@@ -259,7 +259,7 @@ def _run(args: argparse.Namespace, root: Path) -> int:
     if args.compare:
         if args.json or args.outputs_json:
             raise PlanFileError(
-                "--json and --outputs-json write one stack's plan; not with --compare"
+                "--json and --outputs-json write one stack's plan; they cannot go with --compare"
             )
         first, other = args.compare
         plans = [build_plan(run_stack(stack, root)) for stack in (first, other)]

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from infra.offline import ResourceRecord
 from infra.private_networking import PRIVATE_DNS_ZONES, PrivateLinkTarget, PrivateNetworking
-from tests.component_mocks import Registration, by_type, run_components
+from tests.component_mocks import by_type, run_components
 
 VNET_ID = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v"
 SUBNET_ID = f"{VNET_ID}/subnets/snet-private-endpoints"
@@ -33,7 +34,7 @@ def _declare() -> None:
 
 
 @pytest.fixture(scope="module")
-def registrations() -> list[Registration]:
+def registrations() -> list[ResourceRecord]:
     return run_components(_declare)
 
 

@@ -201,26 +201,16 @@ def _run(
     numeric, time_column = plan.numeric_columns, plan.time_column
 
     with timings.stage("load"):
-        # One pass over storage: only the planned columns, then held in cluster memory.
-        frame = dd.read_parquet(
-            source.url, columns=plan.read_columns, storage_options=source.storage_options
-        )
-        frame = persist_frame(frame)
+        frame = persist(read(source, plan))
 
     with timings.stage("count"):
-        rows = len(frame)
+        rows = count_rows(frame)
 
     with timings.stage("describe"):
-        parts = frame.to_delayed()
-        summarise = dask.delayed(stats.summarise_partition, pure=True)
-        summaries = dask.compute(*[summarise(p, numeric, options.sketch_size) for p in parts])
-        merged = stats.merge_summaries(list(summaries))
-        describe = {column: merged[column].describe() for column in numeric}
+        describe = describe_columns(frame, numeric, options.sketch_size)
 
     with timings.stage("daily_means"):
-        sums = dask.delayed(stats.daily_sums, pure=True)
-        daily_parts = dask.compute(*[sums(p, time_column, numeric) for p in parts])
-        daily = stats.daily_means(list(daily_parts), numeric)
+        daily = daily_means(frame, time_column, numeric)
 
     with timings.stage("prepare"):
         prepared = _prepare(frame, plan, staging, options)
@@ -262,6 +252,42 @@ def _run(
             "pyarrow": pa.__version__,
         },
     }
+
+
+def read(source: Location, plan: ColumnPlan) -> dd.DataFrame:
+    """The dataset as a lazy Dask frame of only the planned columns."""
+    return dd.read_parquet(
+        source.url, columns=plan.read_columns, storage_options=source.storage_options
+    )
+
+
+def persist(frame: dd.DataFrame) -> dd.DataFrame:
+    """Read `frame` once into cluster memory; later stages compute from memory."""
+    return persist_frame(frame)
+
+
+def count_rows(frame: dd.DataFrame) -> int:
+    """Row count of the (persisted) frame."""
+    return len(frame)
+
+
+def describe_columns(
+    frame: dd.DataFrame, numeric: list[str], sketch_size: int
+) -> dict[str, dict[str, float]]:
+    """pandas' `describe` figures per numeric column, quartiles from mergeable sketches."""
+    summarise = dask.delayed(stats.summarise_partition, pure=True)
+    parts = frame.to_delayed()
+    summaries = dask.compute(*[summarise(p, numeric, sketch_size) for p in parts])
+    merged = stats.merge_summaries(list(summaries))
+    return {column: merged[column].describe() for column in numeric}
+
+
+def daily_means(frame: dd.DataFrame, time_column: str, numeric: list[str]) -> pd.DataFrame:
+    """Mean of each numeric column per calendar day of `time_column`, one row per day."""
+    sums = dask.delayed(stats.daily_sums, pure=True)
+    parts = frame.to_delayed()
+    daily_parts = dask.compute(*[sums(p, time_column, numeric) for p in parts])
+    return stats.daily_means(list(daily_parts), numeric)
 
 
 def _prepare(

@@ -13,11 +13,13 @@ from __future__ import annotations
 import json
 import os
 import re
+import socket
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import fsspec
 
@@ -132,17 +134,48 @@ def resolve(text: str, datastore_urls: Mapping[str, str] | None = None) -> Locat
     return Location(str(Path(text).expanduser().resolve()))
 
 
+def blob_endpoint(location: Location) -> tuple[str, int] | None:
+    """Host and port of the blob endpoint behind an `abfs(s)://` location (None if local)."""
+    if location.is_local:
+        return None
+    options = location.storage_options
+    if "connection_string" in options:
+        parts = dict(
+            part.split("=", 1) for part in options["connection_string"].split(";") if "=" in part
+        )
+        if "BlobEndpoint" in parts:
+            url = urlsplit(parts["BlobEndpoint"])
+            return url.hostname or "", url.port or (443 if url.scheme == "https" else 80)
+        suffix = parts.get("EndpointSuffix", "core.windows.net")
+        return f"{parts.get('AccountName', '')}.blob.{suffix}", 443
+    return f"{options.get('account_name', '')}.blob.core.windows.net", 443
+
+
 def check_reachable(location: Location) -> tuple[fsspec.AbstractFileSystem, str]:
-    """Open the file system and make one call, so an unreachable account fails early."""
+    """Open the file system and make one call, so an unreachable account fails early.
+
+    A plain TCP connect to the blob endpoint comes first: the Azure SDK retries a refused
+    or unresolvable endpoint for over a minute before giving up.
+    """
+    endpoint = blob_endpoint(location)
+    if endpoint is not None:
+        host, port = endpoint
+        try:
+            socket.create_connection((host, port), timeout=10).close()
+        except OSError as error:
+            raise StorageUnreachableError(
+                f"cannot reach the storage behind {location}: blob endpoint {host}:{port} "
+                f"does not answer ({error})"
+            ) from None
     try:
         fs, path = location.filesystem()
         fs.exists(path)
     except (InvalidInputError, FileNotFoundError):
         raise
     except Exception as error:  # the Azure SDK raises many types for one cause
+        first_line = str(error).splitlines()[0] if str(error) else ""
         raise StorageUnreachableError(
-            f"cannot reach the storage behind {location}: {type(error).__name__}: "
-            f"{str(error).splitlines()[0] if str(error) else ''}".rstrip()
+            f"cannot reach the storage behind {location}: {type(error).__name__}: {first_line}"
         ) from None
     return fs, path
 
@@ -199,9 +232,18 @@ class StagedOutput:
                 if old not in (self.path, self.staging_path):
                     self.fs.rm(old, recursive=True)
         for entry in entries:
-            name = entry.rsplit("/", 1)[-1]
-            self.fs.mv(entry, f"{self.path}/{name}", recursive=self.fs.isdir(entry))
+            self._move(entry, f"{self.path}/{entry.rsplit('/', 1)[-1]}")
         self._remove(self.staging_path)
+
+    def _move(self, source: str, target: str) -> None:
+        if not self.fs.isdir(source):
+            self.fs.mv(source, target)
+        elif self.location.is_local:
+            self.fs.mv(source, target, recursive=True)  # one rename
+        else:
+            # Blob storage has no folders to rename: move file by file.
+            for path in self.fs.find(source):
+                self.fs.mv(path, target + path[len(source) :])
 
     def abort(self) -> None:
         """Remove whatever this run wrote."""

@@ -11,6 +11,8 @@ from __future__ import annotations
 import logging
 import sys
 
+from jobs.errors import InvalidInputError
+
 log = logging.getLogger(__name__)
 
 
@@ -21,11 +23,14 @@ def start_mpi_cluster(threads_per_worker: int, memory_limit: str) -> object:
 
     # The dashboard listens on all interfaces of the scheduler node, for a compute instance
     # in the same virtual network to open.
-    dask_mpi.initialize(
-        nthreads=threads_per_worker,
-        memory_limit=memory_limit,
-        dashboard_address=":8787",
-    )
+    try:
+        dask_mpi.initialize(
+            nthreads=threads_per_worker,
+            memory_limit=memory_limit,
+            dashboard_address=":8787",
+        )
+    except dask_mpi.WorldTooSmallException as error:
+        raise InvalidInputError(f"{error} (start more MPI processes)") from None
     client = Client()
     address = client.scheduler_info().get("address")
     dashboard = client.dashboard_link

@@ -2,34 +2,34 @@
 
 Persisting a parquet dataset: the known trap
 --------------------------------------------
-On dask/distributed 2025.7-2026.8, `dd.read_parquet(folder, columns=[...]).persist()` on a
-folder with several files returns a collection that claims the original partition count,
-while the futures it holds belong to fewer, *fused* partitions: reading a subset of columns
-makes dask plan "IO fusion" (several files per task, `FusedIO`), but `persist` optimizes the
-bare read on its own and the fusion step only runs when the read has a parent expression, so
-the returned collection and the data actually computed disagree. The next `len()` or
-`describe()` then asks for keys that never existed and fails with `FutureCancelledError ...
-lost dependencies` (dask/dask#12488). Single files never fuse, hence "single files work".
+On dask 2025.7-2026.8, `dd.read_parquet(folder, columns=[...]).persist()` on a folder with
+several files returns a collection whose partitions do not exist. Reading a subset of the
+columns makes dask plan "IO fusion" (several files per task). `persist` optimizes the
+collection once to build its result (the bare read: no fusion, one partition per file) and
+the scheduler call optimizes it again inside a wrapper, where the fusion step does run (fewer,
+fused partitions). The data computed is the fused partitions; the collection handed back
+names the unfused ones, so the next `len()` or `describe()` fails: `FutureCancelledError ...
+lost dependencies` on a distributed cluster, `Missing dependency` on the local scheduler
+(dask/dask#12488). A single file never fuses, hence "single-file datasets work".
 
-The robust pattern used here does not depend on optimizer internals: persist, then rebuild
-the collection from the futures that were really created (`dd.from_delayed` over them, in
-key order). Its partitions are exactly the data held in cluster memory, and a lost worker's
-partitions are recomputed by the scheduler from the futures' lineage.
+The pattern used here: take the partitions with `to_delayed()`, whose keys and graph come
+from one and the same optimization, persist those, and rebuild the frame from them with
+`from_delayed`. The frame's partitions are then exactly the data held in memory, on any
+scheduler, and a lost worker's partitions are recomputed from their lineage.
 """
 
 from __future__ import annotations
 
+import dask
 import dask.dataframe as dd
 from distributed import futures_of, wait
 
 
 def persist_frame(frame: dd.DataFrame) -> dd.DataFrame:
-    """Persist `frame` in cluster memory and return a collection backed by those futures."""
-    persisted = frame.persist()
-    futures = futures_of(persisted)
-    if not futures:
-        # No distributed client: the local scheduler already computed the partitions.
-        return persisted
-    wait(futures)
-    futures.sort(key=lambda future: future.key[1] if isinstance(future.key, tuple) else 0)
-    return dd.from_delayed(futures, meta=frame._meta, verify_meta=False)
+    """Compute `frame` into memory (cluster memory with a distributed client) and return a
+    collection over exactly those partitions."""
+    partitions = dask.persist(*frame.to_delayed())
+    futures = futures_of(list(partitions))
+    if futures:
+        wait(futures)
+    return dd.from_delayed(list(partitions), meta=frame._meta, verify_meta=False)

@@ -1,0 +1,151 @@
+"""Bad input: each a clear error naming the culprit, raised before any output is written."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+
+from jobs.analysis import AnalysisOptions, analyze
+from jobs.cli import main
+from jobs.errors import InvalidInputError, StorageUnreachableError
+from tests.jobs.conftest import tree
+
+
+def copy_dataset(source: Path, target: Path) -> Path:
+    shutil.copytree(source, target)
+    return target
+
+
+def test_dataset_path_that_does_not_exist(tmp_path: Path, clean_env) -> None:
+    missing = tmp_path / "no-such-dataset"
+    with pytest.raises(InvalidInputError, match=f"dataset {missing} does not exist"):
+        analyze(str(missing), str(tmp_path / "report"))
+    assert tree(tmp_path) == []
+
+
+def test_empty_dataset_folder(tmp_path: Path, clean_env) -> None:
+    (tmp_path / "data" / "puYear=2024").mkdir(parents=True)
+    with pytest.raises(InvalidInputError, match="is empty: it holds no parquet files"):
+        analyze(str(tmp_path / "data"), str(tmp_path / "report"))
+    assert not (tmp_path / "report").exists()
+
+
+def test_dataset_with_zero_rows(tmp_path: Path, clean_env) -> None:
+    (tmp_path / "data").mkdir()
+    schema = pa.schema([("t", pa.timestamp("us")), ("x", pa.float64())])
+    pq.write_table(schema.empty_table(), tmp_path / "data" / "part-0.parquet")
+    with pytest.raises(InvalidInputError, match="is empty: its 1 files hold 0 rows"):
+        analyze(str(tmp_path / "data"), str(tmp_path / "report"), AnalysisOptions(time_column="t"))
+    assert not (tmp_path / "report").exists()
+
+
+def test_missing_time_column(sensor_dataset: Path, tmp_path: Path, clean_env) -> None:
+    with pytest.raises(
+        InvalidInputError, match="time column 'pickupTime' is not in dataset"
+    ) as error:
+        analyze(
+            str(sensor_dataset), str(tmp_path / "report"), AnalysisOptions(time_column="pickupTime")
+        )
+    assert "readingTime" in str(error.value)  # the message lists the columns there are
+    assert tree(tmp_path) == []
+
+
+def test_time_column_that_is_not_a_timestamp(
+    sensor_dataset: Path, tmp_path: Path, clean_env
+) -> None:
+    with pytest.raises(InvalidInputError, match=r"'humidity' .* is double, not a timestamp"):
+        analyze(
+            str(sensor_dataset), str(tmp_path / "report"), AnalysisOptions(time_column="humidity")
+        )
+    assert tree(tmp_path) == []
+
+
+def test_numeric_column_that_is_not_numeric(
+    sensor_dataset: Path, tmp_path: Path, clean_env
+) -> None:
+    options = AnalysisOptions(time_column="readingTime", numeric_columns=("sensorId",))
+    with pytest.raises(InvalidInputError, match=r"column 'sensorId' .* not numeric"):
+        analyze(str(sensor_dataset), str(tmp_path / "report"), options)
+    assert tree(tmp_path) == []
+
+
+def test_corrupt_parquet_file(sensor_dataset: Path, tmp_path: Path, clean_env) -> None:
+    data = copy_dataset(sensor_dataset, tmp_path / "data")
+    (data / "readings-2.parquet").write_bytes(b"PAR1 this is not a parquet file")
+    with pytest.raises(
+        InvalidInputError, match=r"readings-2\.parquet in dataset .* not a readable parquet"
+    ):
+        analyze(str(data), str(tmp_path / "report"), AnalysisOptions(time_column="readingTime"))
+    assert not (tmp_path / "report").exists()
+
+
+def test_unreachable_storage(tmp_path: Path, clean_env) -> None:
+    # Nothing listens on port 9 of localhost: connection refused, after the SDK's retries.
+    clean_env.setenv(
+        "AZURE_STORAGE_CONNECTION_STRING",
+        "DefaultEndpointsProtocol=http;AccountName=devstoreaccount1;AccountKey=a2V5;"
+        "BlobEndpoint=http://127.0.0.1:9/devstoreaccount1;",
+    )
+    with pytest.raises(
+        StorageUnreachableError, match="cannot reach the storage behind abfs://data/taxi"
+    ):
+        analyze("abfs://data/taxi", str(tmp_path / "report"))
+    assert tree(tmp_path) == []
+
+
+def test_output_that_already_has_content(sensor_dataset: Path, tmp_path: Path, clean_env) -> None:
+    (tmp_path / "report").mkdir()
+    (tmp_path / "report" / "keep.txt").write_text("earlier result")
+    with pytest.raises(InvalidInputError, match=r"already has content; .* --overwrite"):
+        analyze(
+            str(sensor_dataset),
+            str(tmp_path / "report"),
+            AnalysisOptions(time_column="readingTime"),
+        )
+    assert tree(tmp_path / "report") == ["keep.txt"]
+
+
+def test_a_failure_mid_run_leaves_nothing_behind(
+    sensor_dataset: Path, tmp_path: Path, clean_env
+) -> None:
+    def fail_at_prepare(stage: str) -> None:
+        if stage == "prepare":
+            raise RuntimeError("simulated failure")
+
+    with pytest.raises(RuntimeError, match="simulated failure"):
+        analyze(
+            str(sensor_dataset),
+            str(tmp_path / "report"),
+            AnalysisOptions(time_column="readingTime"),
+            on_stage=fail_at_prepare,
+        )
+    assert not (tmp_path / "report").exists()
+
+
+def test_cli_reports_bad_input_with_exit_code_3(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], clean_env
+) -> None:
+    code = main(
+        [
+            "-q",
+            "run",
+            "--input",
+            str(tmp_path / "nothing"),
+            "--output",
+            str(tmp_path / "r"),
+            "--workers",
+            "1",
+        ]
+    )
+    assert code == 3
+    assert f"error: dataset {tmp_path / 'nothing'} does not exist" in capsys.readouterr().err
+    assert tree(tmp_path) == []
+
+
+def test_unsupported_location_scheme(tmp_path: Path, clean_env) -> None:
+    with pytest.raises(InvalidInputError, match="s3://bucket/x: unsupported location"):
+        analyze("s3://bucket/x", str(tmp_path / "report"))

@@ -36,6 +36,9 @@ log = logging.getLogger(__name__)
 
 DEFAULT_TIME_COLUMN = "tpepPickupDateTime"
 PREPARED_FOLDER = "prepared"
+# About 90 MB in memory for ten 8-byte columns: small enough to convert and hold within a
+# 1.5 GiB worker, large enough that per-task overhead stays negligible.
+PARTITION_ROWS = 1_000_000
 
 
 @dataclass(frozen=True)
@@ -201,7 +204,7 @@ def _run(
     numeric, time_column = plan.numeric_columns, plan.time_column
 
     with timings.stage("load"):
-        frame = persist(read(source, plan))
+        frame = persist(read(source, plan, info))
 
     with timings.stage("count"):
         rows = count_rows(frame)
@@ -254,11 +257,31 @@ def _run(
     }
 
 
-def read(source: Location, plan: ColumnPlan) -> dd.DataFrame:
-    """The dataset as a lazy Dask frame of only the planned columns."""
+def read(source: Location, plan: ColumnPlan, info: ParquetDataset | None = None) -> dd.DataFrame:
+    """The dataset as a lazy Dask frame of only the planned columns, in partitions of about
+    `PARTITION_ROWS` rows when the files' row groups allow it (see `row_groups_per_partition`)."""
+    groups = row_groups_per_partition(info) if info is not None else "infer"
     return dd.read_parquet(
-        source.url, columns=plan.read_columns, storage_options=source.storage_options
+        source.url,
+        columns=plan.read_columns,
+        split_row_groups=groups,
+        storage_options=source.storage_options,
     )
+
+
+def row_groups_per_partition(info: ParquetDataset) -> int:
+    """Row groups per partition for partitions near `PARTITION_ROWS` rows.
+
+    Partitions follow the files' row groups, not the files: a writer's big files (the
+    yellow-taxi months) would otherwise make partitions of several million rows, too big for
+    a worker with a modest memory limit to convert and hold, and too few to spread evenly
+    over the workers. Parquet's own size figures are no guide here, since dictionary-encoded
+    columns are far smaller on disk than in memory.
+    """
+    if info.row_groups < 1:
+        return 1
+    rows_per_group = max(info.rows / info.row_groups, 1.0)
+    return max(1, round(PARTITION_ROWS / rows_per_group))
 
 
 def persist(frame: dd.DataFrame) -> dd.DataFrame:

@@ -271,6 +271,7 @@ class ParquetDataset:
     files: tuple[str, ...]
     rows: int
     schema: Any  # pyarrow.Schema of the files (partition folders not included)
+    row_groups: int = 0  # across all files; what partition sizes can be built from
 
 
 def inspect_parquet(location: Location) -> ParquetDataset:
@@ -310,4 +311,5 @@ def inspect_parquet(location: Location) -> ParquetDataset:
     rows = sum(meta.num_rows for meta in footers)
     if rows == 0:
         raise InvalidInputError(f"dataset {location} is empty: its {len(files)} files hold 0 rows")
-    return ParquetDataset(location, tuple(files), rows, schema)
+    row_groups = sum(meta.num_row_groups for meta in footers)
+    return ParquetDataset(location, tuple(files), rows, schema, row_groups)

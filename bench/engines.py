@@ -151,7 +151,7 @@ def run_job(
     with stage("load"):
         info = inspect_parquet(location)
         chosen = analysis.plan_columns(info, analysis.AnalysisOptions(sketch_size=sketch_size))
-        lazy = analysis.read(location, chosen)
+        lazy = analysis.read(location, chosen, info)
     with stage("persist"):
         frame = analysis.persist(lazy)
     with stage("count"):

@@ -145,6 +145,63 @@ def _cluster_info() -> dict[str, Any]:
     }
 
 
+@dataclass
+class CheckedRun:
+    """An analysis whose inputs are inspected and whose output folder is vetted; nothing
+    has been written yet."""
+
+    source: Location
+    target: Location
+    options: AnalysisOptions
+    dataset: ParquetDataset
+    columns: ColumnPlan
+    staged: StagedOutput
+    timings: Timings
+    started: float
+
+
+def check(
+    dataset: str | Location,
+    output: str | Location,
+    options: AnalysisOptions | None = None,
+    *,
+    on_stage: Callable[[str], None] | None = None,
+) -> CheckedRun:
+    """Validate everything a run needs (dataset files and footers, columns, output folder)
+    without a cluster and without writing; raise `InvalidInputError` or
+    `StorageUnreachableError` naming the culprit."""
+    options = options or AnalysisOptions()
+    if options.sketch_size < 10:
+        raise InvalidInputError(f"sketch size must be at least 10, got {options.sketch_size}")
+    timings = Timings(on_stage)
+    started = time.perf_counter()
+    source = dataset if isinstance(dataset, Location) else resolve(dataset)
+    target = output if isinstance(output, Location) else resolve(output)
+    with timings.stage("inspect"):
+        info = inspect_parquet(source)
+        columns = plan_columns(info, options)
+        staged = StagedOutput(target, overwrite=options.overwrite)
+    return CheckedRun(source, target, options, info, columns, staged, timings, started)
+
+
+def execute(run: CheckedRun) -> dict[str, Any]:
+    """Run a checked analysis on the current Dask client (or the local scheduler) and commit
+    its report; any failure removes what this run staged."""
+    try:
+        staging = run.staged.open_staging()
+        summary = _run(run.source, run.dataset, run.columns, run.options, staging, run.timings)
+        summary["output"] = str(run.target)
+        summary["timings"] = dict(run.timings.seconds)
+        summary["totalSeconds"] = round(time.perf_counter() - run.started, 4)
+        report.write_bytes(staging, report.SUMMARY_FILE, report.summary_bytes(summary))
+        summary["mlflow"] = report.log_to_mlflow(summary, _report_files(staging))
+        run.staged.commit()
+    except BaseException:
+        run.staged.abort()
+        raise
+    return summary
+
+
 def analyze(
     dataset: str | Location,
     output: str | Location,
@@ -158,33 +215,7 @@ def analyze(
     per stage). Bad input raises `InvalidInputError` or `StorageUnreachableError` before
     anything is written; any failure later removes what this run staged.
     """
-    options = options or AnalysisOptions()
-    if options.sketch_size < 10:
-        raise InvalidInputError(f"sketch size must be at least 10, got {options.sketch_size}")
-    timings = Timings(on_stage)
-    started = time.perf_counter()
-    source = dataset if isinstance(dataset, Location) else resolve(dataset)
-    target = output if isinstance(output, Location) else resolve(output)
-
-    with timings.stage("inspect"):
-        info = inspect_parquet(source)
-        plan = plan_columns(info, options)
-        staged = StagedOutput(target, overwrite=options.overwrite)
-
-    try:
-        staging = staged.open_staging()
-        summary = _run(source, info, plan, options, staging, timings)
-        summary["output"] = str(target)
-        summary["timings"] = dict(timings.seconds)
-        summary["totalSeconds"] = round(time.perf_counter() - started, 4)
-        files = {report.SUMMARY_FILE: report.summary_bytes(summary)}
-        report.write_bytes(staging, report.SUMMARY_FILE, files[report.SUMMARY_FILE])
-        summary["mlflow"] = report.log_to_mlflow(summary, _report_files(staging))
-        staged.commit()
-    except BaseException:
-        staged.abort()
-        raise
-    return summary
+    return execute(check(dataset, output, options, on_stage=on_stage))
 
 
 def _report_files(staging: Location) -> dict[str, bytes]:
@@ -319,23 +350,23 @@ def _prepare(
     rules = prepare.generic_rules(plan.time_column, plan.numeric_columns)
     if plan.taxi:
         rules += prepare.taxi_rules()
-    count = dask.delayed(prepare.count_invalid, pure=True)
-    counts = dask.compute(*[count(part, rules) for part in frame.to_delayed()])
-    total = sum(counts[1:], start=counts[0])
     target = staging.child(PREPARED_FOLDER)
-    if options.write_prepared:
-        # Each partition writes its own files per year/month: no shuffle.
-        meta = prepare.prepare_partition(frame._meta, rules, plan.time_column, plan.taxi)
-        cleaned = frame.map_partitions(
-            prepare.prepare_partition, rules, plan.time_column, plan.taxi, meta=meta
-        )
-        cleaned.to_parquet(
-            target.url,
-            partition_on=list(prepare.partition_columns(plan.time_column, plan.taxi)),
-            storage_options=target.storage_options,
-            write_index=False,
-            write_metadata_file=False,
-        )
+    write = dask.delayed(prepare.write_prepared_partition, pure=True)
+    counts = dask.compute(
+        *[
+            write(
+                part,
+                rules,
+                plan.time_column,
+                plan.taxi,
+                target.url if options.write_prepared else None,
+                target.storage_options,
+                index,
+            )
+            for index, part in enumerate(frame.to_delayed())
+        ]
+    )
+    total = sum(counts[1:], start=counts[0])
     dropped_by = {rule.name: int(total[rule.name]) for rule in rules}
     return {
         "rowsIn": int(total["rowsIn"]),

@@ -255,28 +255,34 @@ def _sample_data(args: argparse.Namespace) -> int:
 def _run(args: argparse.Namespace) -> int:
     from distributed import Client, LocalCluster
 
-    from jobs.analysis import analyze
+    from jobs.analysis import check, execute
+    from jobs.frames import warm_up_workers
 
     options = _analysis_options(args)
     if args.mpi:
         from jobs.entry import start_mpi_cluster
 
+        # Every rank runs this command; only rank 1 (the client) returns from here.
         start_mpi_cluster(args.threads_per_worker, args.memory_limit)
-        summary = analyze(args.input, args.output, options)
-    elif args.scheduler:
-        with Client(args.scheduler) as client:
-            summary = analyze(args.input, args.output, options)
+        summary = execute(check(args.input, args.output, options))
     else:
-        with (
-            LocalCluster(
-                n_workers=args.workers,
-                threads_per_worker=args.threads_per_worker,
-                memory_limit=args.memory_limit,
-            ) as cluster,
-            Client(cluster) as client,
-        ):
-            log.info("local Dask cluster; dashboard %s", client.dashboard_link)
-            summary = analyze(args.input, args.output, options)
+        run = check(args.input, args.output, options)  # before starting any cluster
+        if args.scheduler:
+            with Client(args.scheduler) as client:
+                warm_up_workers(client)
+                summary = execute(run)
+        else:
+            with (
+                LocalCluster(
+                    n_workers=args.workers,
+                    threads_per_worker=args.threads_per_worker,
+                    memory_limit=args.memory_limit,
+                ) as cluster,
+                Client(cluster) as client,
+            ):
+                log.info("local Dask cluster; dashboard %s", client.dashboard_link)
+                warm_up_workers(client)
+                summary = execute(run)
     _print_summary(summary)
     return EXIT_OK
 

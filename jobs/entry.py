@@ -21,6 +21,8 @@ def start_mpi_cluster(threads_per_worker: int, memory_limit: str) -> object:
     import dask_mpi
     from distributed import Client
 
+    from jobs.frames import warm_up_workers
+
     # The dashboard listens on all interfaces of the scheduler node, for a compute instance
     # in the same virtual network to open.
     try:
@@ -32,6 +34,7 @@ def start_mpi_cluster(threads_per_worker: int, memory_limit: str) -> object:
     except dask_mpi.WorldTooSmallException as error:
         raise InvalidInputError(f"{error} (start more MPI processes)") from None
     client = Client()
+    warm_up_workers(client)
     address = client.scheduler_info().get("address")
     dashboard = client.dashboard_link
     log.info("Dask scheduler %s, dashboard %s", address, dashboard)

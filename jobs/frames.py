@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import dask
 import dask.dataframe as dd
-from distributed import futures_of, wait
+from distributed import Client, futures_of, wait
 
 
 def persist_frame(frame: dd.DataFrame) -> dd.DataFrame:
@@ -33,3 +33,14 @@ def persist_frame(frame: dd.DataFrame) -> dd.DataFrame:
     if futures:
         wait(futures)
     return dd.from_delayed(list(partitions), meta=frame._meta, verify_meta=False)
+
+
+def _import_readers() -> None:
+    import dask.dataframe  # noqa: F401
+    import pyarrow.parquet  # noqa: F401
+
+
+def warm_up_workers(client: Client) -> None:
+    """Import the dataframe stack on every worker now, so that the first stage's timing
+    measures reading data rather than a cold interpreter's imports."""
+    client.run(_import_readers)

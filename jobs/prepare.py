@@ -10,9 +10,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
+import fsspec
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
 
 PICKUP = "tpepPickupDateTime"
 DROPOFF = "tpepDropoffDateTime"
@@ -80,26 +84,22 @@ def flag_invalid(frame: pd.DataFrame, rules: list[Rule]) -> pd.DataFrame:
     )
 
 
-def count_invalid(frame: pd.DataFrame, rules: list[Rule]) -> pd.Series:
-    """Per rule, rows breaking it; plus `rowsIn` and `rowsDropped` (any rule)."""
-    flags = flag_invalid(frame, rules)
-    counts = flags.sum().astype("int64")
-    counts["rowsIn"] = len(frame)
-    counts["rowsDropped"] = int(flags.any(axis=1).sum())
-    return counts
-
-
 def partition_columns(time_column: str, taxi: bool) -> tuple[str, str]:
     """Year and month columns the prepared dataset is partitioned by (the source's for taxi)."""
     return ("puYear", "puMonth") if taxi else (f"{time_column}Year", f"{time_column}Month")
 
 
 def prepare_partition(
-    frame: pd.DataFrame, rules: list[Rule], time_column: str, taxi: bool
+    frame: pd.DataFrame,
+    rules: list[Rule],
+    time_column: str,
+    taxi: bool,
+    invalid: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """Valid rows only, with derived columns and the year/month partition columns."""
-    keep = ~flag_invalid(frame, rules).any(axis=1)
-    out = frame.loc[keep.to_numpy()].copy()
+    if invalid is None:
+        invalid = flag_invalid(frame, rules).any(axis=1).to_numpy()
+    out = frame.loc[~invalid].copy()
     time = out[time_column]
     if taxi:
         minutes = (out[DROPOFF] - out[PICKUP]).dt.total_seconds() / 60.0
@@ -112,3 +112,38 @@ def prepare_partition(
     out[year_column] = time.dt.year.astype("int32")
     out[month_column] = time.dt.month.astype("int32")
     return out
+
+
+def write_prepared_partition(
+    frame: pd.DataFrame,
+    rules: list[Rule],
+    time_column: str,
+    taxi: bool,
+    target: str | None,
+    storage_options: dict[str, Any],
+    index: int,
+) -> pd.Series:
+    """Flag, count, clean and (when `target` is set) write one partition, in one pass.
+
+    Files land at `<target>/<year column>=Y/<month column>=M/part.<index>.parquet`, one per
+    month present in the partition: parquet partitioned like the source, with no shuffle.
+    """
+    flags = flag_invalid(frame, rules)
+    counts = flags.sum().astype("int64")
+    invalid = flags.any(axis=1).to_numpy()
+    counts["rowsIn"] = len(frame)
+    counts["rowsDropped"] = int(invalid.sum())
+    if target is None:
+        return counts
+    cleaned = prepare_partition(frame, rules, time_column, taxi, invalid=invalid)
+    year_column, month_column = partition_columns(time_column, taxi)
+    fs, root = fsspec.core.url_to_fs(target, **storage_options)
+    keys = cleaned[year_column].to_numpy() * 100 + cleaned[month_column].to_numpy()
+    for key in np.unique(keys):
+        year, month = divmod(int(key), 100)
+        part = cleaned.loc[keys == key].drop(columns=[year_column, month_column])
+        folder = f"{root}/{year_column}={year}/{month_column}={month}"
+        fs.makedirs(folder, exist_ok=True)
+        with fs.open(f"{folder}/part.{index:05d}.parquet", "wb") as handle:
+            pq.write_table(pa.Table.from_pandas(part, preserve_index=False), handle)
+    return counts

@@ -111,8 +111,12 @@ def make_trips(year: int, month: int, rows: int, rng: np.random.Generator) -> pa
         + hour.astype("timedelta64[h]")
         + second_of_hour.astype("timedelta64[s]")
     )
-    distance = np.round(np.clip(rng.lognormal(0.6, 0.85, rows), 0.1, 80.0), 2)
-    rush = ((hour >= 7) & (hour <= 9)) | ((hour >= 16) & (hour <= 19))
+    # Weekends: longer leisure and airport trips, no rush hours (1970-01-01 was a Thursday).
+    weekend = ((pickup.astype("datetime64[D]").astype(np.int64) + 3) % 7) >= 5
+    distance = np.round(
+        np.clip(rng.lognormal(np.where(weekend, 0.75, 0.6), 0.85, rows), 0.1, 80.0), 2
+    )
+    rush = (((hour >= 7) & (hour <= 9)) | ((hour >= 16) & (hour <= 19))) & ~weekend
     speed_mph = np.clip(rng.lognormal(np.where(rush, 2.2, 2.55), 0.3), 3.0, 45.0)
     minutes = distance / speed_mph * 60.0 + rng.exponential(2.0, rows)
     dropoff = pickup + (minutes * 60e6).astype("timedelta64[us]")

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import socket
 import subprocess
@@ -145,6 +144,3 @@ def clean_env(monkeypatch: pytest.MonkeyPatch) -> pytest.MonkeyPatch:
 def tree(path: Path) -> list[str]:
     """Every file and folder under `path`, relative, sorted."""
     return sorted(str(p.relative_to(path)) for p in path.rglob("*")) if path.exists() else []
-
-
-os.environ.setdefault("MPLBACKEND", "Agg")

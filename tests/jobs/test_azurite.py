@@ -11,7 +11,6 @@ import pytest
 from distributed import Client
 
 from jobs.cli import main
-from tests.jobs.conftest import REPOSITORY_ROOT  # noqa: F401  (fixtures need the repo root)
 
 
 def test_sample_data_and_analysis_through_azurite(

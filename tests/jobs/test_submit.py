@@ -135,3 +135,83 @@ def test_code_snapshot_holds_only_the_jobs_package() -> None:
     assert all(path.startswith("jobs/") for path in uploaded), uploaded
     assert {"jobs/entry.py", "jobs/analysis.py", "jobs/environment.conda.yaml"} <= set(uploaded)
     assert not [path for path in uploaded if "__pycache__" in path]
+
+
+class FakeMLClient:
+    """Stands in for MLClient: records calls, knows which environments exist."""
+
+    def __init__(self, registered: set[tuple[str, str]], final_status: str) -> None:
+        from types import SimpleNamespace
+
+        from azure.core.exceptions import ResourceNotFoundError
+
+        self.calls: list[str] = []
+
+        def get_environment(name: str, version: str) -> object:
+            self.calls.append(f"environments.get {name}:{version}")
+            if (name, version) not in registered:
+                raise ResourceNotFoundError("not found")
+            return object()
+
+        def create_environment(env: Any) -> Any:
+            self.calls.append(f"environments.create_or_update {env.name}:{env.version}")
+            registered.add((env.name, env.version))
+            return env
+
+        def create_job(job: Any) -> Any:
+            self.calls.append(f"jobs.create_or_update {job.name} on {job.compute}")
+            return SimpleNamespace(
+                name=job.name, studio_url=f"https://ml.azure.com/runs/{job.name}"
+            )
+
+        self.environments = SimpleNamespace(
+            get=get_environment, create_or_update=create_environment
+        )
+        self.jobs = SimpleNamespace(
+            create_or_update=create_job,
+            stream=lambda name: self.calls.append(f"jobs.stream {name}"),
+            get=lambda name: SimpleNamespace(status=final_status),
+        )
+
+
+def test_submit_registers_the_environment_once_and_reports_the_studio_url(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from jobs import submit
+
+    registered: set[tuple[str, str]] = set()
+    fake = FakeMLClient(registered, final_status="Completed")
+    monkeypatch.setattr(submit, "ml_client", lambda stack: fake)
+    flags = ["submit", "--outputs", str(STACK_OUTPUTS), "--input", "nyctlc", "--job-name", "job-1"]
+    assert main(flags) == 0
+    assert main([*flags[:-1], "job-2", "--wait"]) == 0
+    creates = [c for c in fake.calls if c.startswith("environments.create_or_update")]
+    assert len(creates) == 1  # the second submit reuses the registered version
+    assert "jobs.create_or_update job-2 on cpu-cluster" in fake.calls
+    assert "jobs.stream job-2" in fake.calls
+    out = capsys.readouterr().out
+    assert "submitted job-1: https://ml.azure.com/runs/job-1" in out
+
+
+def test_wait_exits_5_when_the_job_fails(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from jobs import submit
+
+    monkeypatch.setattr(
+        submit, "ml_client", lambda stack: FakeMLClient(set(), final_status="Failed")
+    )
+    code = main(
+        [
+            "submit",
+            "--outputs",
+            str(STACK_OUTPUTS),
+            "--input",
+            "nyctlc",
+            "--job-name",
+            "j",
+            "--wait",
+        ]
+    )
+    assert code == 5
+    assert "job j ended Failed" in capsys.readouterr().err

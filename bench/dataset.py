@@ -2,18 +2,23 @@
 
 Each size lives in its own folder under the data directory (git-ignored `.bench/`), with a
 small JSON marker beside it recording how it was made. A folder is reused only when its marker
-matches the requested spec exactly; it is written to a temporary sibling first and renamed
+matches the requested spec and the generator's source exactly (a changed generator makes
+different data); it is written to a temporary sibling first and renamed
 into place, so an interrupted generation never leaves a dataset that looks complete.
 """
 
 from __future__ import annotations
 
+import hashlib
+import inspect
 import json
 import math
 import shutil
 from dataclasses import asdict
 from pathlib import Path
+from typing import Any
 
+from jobs import sample
 from jobs.data import Location
 from jobs.errors import InvalidInputError
 from jobs.sample import SampleSpec, write_sample
@@ -29,12 +34,18 @@ def spec_for(rows: int, months: int = MONTHS) -> SampleSpec:
     return SampleSpec(rows=rows, months=months, rows_per_file=math.ceil(rows / months))
 
 
+def marker_content(spec: SampleSpec) -> dict[str, Any]:
+    """What identifies a generated dataset: its spec and a digest of the generator's code."""
+    code = inspect.getsource(sample).encode()
+    return {**asdict(spec), "generator": hashlib.sha256(code).hexdigest()[:16]}
+
+
 def ensure_dataset(data_dir: Path, rows: int, *, progress: bool = True) -> Path:
     """The folder holding the `rows`-row dataset, generated now unless already there."""
     spec = spec_for(rows)
     folder = data_dir / f"taxi-{rows}"
     marker = data_dir / f"taxi-{rows}.json"
-    wanted = asdict(spec)
+    wanted = marker_content(spec)
     if folder.is_dir() and marker.is_file():
         try:
             if json.loads(marker.read_text()) == wanted:

@@ -54,13 +54,14 @@ class ColumnSummary:
             empty = np.empty(0)
             return cls(0, 0.0, 0.0, np.inf, -np.inf, empty, empty)
         mean = float(values.mean())
-        deviations = values - mean
-        m2 = float(np.dot(deviations, deviations))
         counted = pc.value_counts(pa.array(values))
         distinct = counted.field("values").to_numpy(zero_copy_only=False)
         counts = counted.field("counts").to_numpy(zero_copy_only=False)
         order = np.argsort(distinct, kind="stable")
         distinct, counts = distinct[order], counts[order]
+        # Squared deviations over the distinct values, weighted: no column-sized temporary.
+        deviations = distinct - mean
+        m2 = float(np.dot(counts * deviations, deviations))
         if len(distinct) <= sketch_size + 1:
             kept, weights = distinct, counts.astype(float)
         else:

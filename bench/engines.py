@@ -153,13 +153,13 @@ def run_job(
         chosen = analysis.plan_columns(info, analysis.AnalysisOptions(sketch_size=sketch_size))
         lazy = analysis.read(location, chosen, info)
     with stage("persist"):
-        frame = analysis.persist(lazy)
+        persisted = analysis.persist(lazy, chosen, sketch_size)
     with stage("count"):
-        result.rows = analysis.count_rows(frame)
+        result.rows = analysis.count_rows(persisted)
     with stage("describe"):
-        result.describe = analysis.describe_columns(frame, chosen.numeric_columns, sketch_size)
+        result.describe = analysis.describe_columns(persisted)
     with stage("daily"):
-        result.daily = analysis.daily_means(frame, chosen.time_column, chosen.numeric_columns)
-    result.extra["partitions"] = frame.npartitions
-    del frame  # release the persisted partitions before the next run
+        result.daily = analysis.daily_means(persisted)
+    result.extra["partitions"] = persisted.frame.npartitions
+    del persisted  # release the persisted partitions before the next run
     return result

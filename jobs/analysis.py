@@ -20,6 +20,7 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import dask
@@ -30,7 +31,7 @@ import pyarrow as pa
 from jobs import prepare, report, stats
 from jobs.data import Location, ParquetDataset, StagedOutput, inspect_parquet, resolve
 from jobs.errors import InvalidInputError
-from jobs.frames import persist_frame
+from jobs.frames import persist_with
 
 log = logging.getLogger(__name__)
 
@@ -235,16 +236,17 @@ def _run(
     numeric, time_column = plan.numeric_columns, plan.time_column
 
     with timings.stage("load"):
-        frame = persist(read(source, plan, info))
+        persisted = persist(read(source, plan, info), plan, options.sketch_size)
+        frame = persisted.frame
 
     with timings.stage("count"):
-        rows = count_rows(frame)
+        rows = count_rows(persisted)
 
     with timings.stage("describe"):
-        describe = describe_columns(frame, numeric, options.sketch_size)
+        describe = describe_columns(persisted)
 
     with timings.stage("daily_means"):
-        daily = daily_means(frame, time_column, numeric)
+        daily = daily_means(persisted)
 
     with timings.stage("prepare"):
         prepared = _prepare(frame, plan, staging, options)
@@ -315,33 +317,54 @@ def row_groups_per_partition(info: ParquetDataset) -> int:
     return max(1, round(PARTITION_ROWS / rows_per_group))
 
 
-def persist(frame: dd.DataFrame) -> dd.DataFrame:
-    """Read `frame` once into cluster memory; later stages compute from memory."""
-    return persist_frame(frame)
+@dataclass
+class PersistedFrame:
+    """The frame held in memory and what one pass over each of its partitions computed:
+    row counts, column summaries (`describe`) and daily sums, held next to the data."""
+
+    frame: dd.DataFrame
+    numeric_columns: list[str]
+    time_column: str
+    partials: dict[str, list[Any]]
 
 
-def count_rows(frame: dd.DataFrame) -> int:
-    """Row count of the (persisted) frame."""
-    return len(frame)
+def persist(frame: dd.DataFrame, plan: ColumnPlan, sketch_size: int) -> PersistedFrame:
+    """Read `frame` once into cluster memory, summarising each partition as it arrives.
+
+    The frame stays persisted for the stages that need the rows (prepare). Counting,
+    `describe` and daily sums are small per-partition results computed in the same pass, so
+    the later stages only merge them: the data is read from storage once and scanned in
+    memory once, and a frame larger than the workers' memory is not read back from spill
+    three more times.
+    """
+    numeric, time_column = plan.numeric_columns, plan.time_column
+    persisted, partials = persist_with(
+        frame,
+        {
+            "rows": len,
+            "summary": partial(stats.summarise_partition, columns=numeric, sketch_size=sketch_size),
+            "daily": partial(stats.daily_sums, time_column=time_column, columns=numeric),
+        },
+    )
+    return PersistedFrame(persisted, numeric, time_column, partials)
 
 
-def describe_columns(
-    frame: dd.DataFrame, numeric: list[str], sketch_size: int
-) -> dict[str, dict[str, float]]:
+def count_rows(persisted: PersistedFrame) -> int:
+    """Row count of the persisted frame."""
+    return int(sum(dask.compute(*persisted.partials["rows"])))
+
+
+def describe_columns(persisted: PersistedFrame) -> dict[str, dict[str, float]]:
     """pandas' `describe` figures per numeric column, quartiles from mergeable sketches."""
-    summarise = dask.delayed(stats.summarise_partition, pure=True)
-    parts = frame.to_delayed()
-    summaries = dask.compute(*[summarise(p, numeric, sketch_size) for p in parts])
+    summaries = dask.compute(*persisted.partials["summary"])
     merged = stats.merge_summaries(list(summaries))
-    return {column: merged[column].describe() for column in numeric}
+    return {column: merged[column].describe() for column in persisted.numeric_columns}
 
 
-def daily_means(frame: dd.DataFrame, time_column: str, numeric: list[str]) -> pd.DataFrame:
-    """Mean of each numeric column per calendar day of `time_column`, one row per day."""
-    sums = dask.delayed(stats.daily_sums, pure=True)
-    parts = frame.to_delayed()
-    daily_parts = dask.compute(*[sums(p, time_column, numeric) for p in parts])
-    return stats.daily_means(list(daily_parts), numeric)
+def daily_means(persisted: PersistedFrame) -> pd.DataFrame:
+    """Mean of each numeric column per calendar day of the time column, one row per day."""
+    daily_parts = dask.compute(*persisted.partials["daily"])
+    return stats.daily_means(list(daily_parts), persisted.numeric_columns)
 
 
 def _prepare(

@@ -35,9 +35,10 @@ def test_partitions_hold_about_partition_rows(
     assert info.row_groups == 16
     assert analysis.row_groups_per_partition(info) == 2
     plan = analysis.plan_columns(info, analysis.AnalysisOptions())
-    frame = analysis.persist(analysis.read(location, plan, info))
+    persisted = analysis.persist(analysis.read(location, plan, info), plan, 1000)
+    frame = persisted.frame
     assert frame.npartitions == 8  # 2 files x 8 row groups / 2 per partition
-    assert analysis.count_rows(frame) == 32_000
+    assert analysis.count_rows(persisted) == 32_000
     sizes = frame.map_partitions(len).compute().tolist()
     assert sizes == [4_000] * 8
 

@@ -251,7 +251,7 @@ def _run(
     with timings.stage("prepare"):
         prepared = _prepare(frame, plan, staging, options)
 
-    with timings.stage("plot"):
+    with timings.stage("report"):
         describe_table = pd.DataFrame(describe)
         report.write_bytes(staging, report.DESCRIBE_FILE, describe_table.to_csv().encode())
         report.write_bytes(staging, report.DAILY_MEANS_FILE, daily.to_csv().encode())
@@ -374,7 +374,7 @@ def _prepare(
     if plan.taxi:
         rules += prepare.taxi_rules()
     target = staging.child(PREPARED_FOLDER)
-    write = dask.delayed(prepare.write_prepared_partition, pure=True)
+    write = dask.delayed(prepare.write_prepared_partition, pure=False)  # it writes files
     counts = dask.compute(
         *[
             write(

@@ -96,21 +96,18 @@ def prepare_partition(
     taxi: bool,
     invalid: np.ndarray | None = None,
 ) -> pd.DataFrame:
-    """Valid rows only, with derived columns and the year/month partition columns."""
+    """Valid rows only, with the derived columns for the taxi schema."""
     if invalid is None:
-        invalid = flag_invalid(frame, rules).any(axis=1).to_numpy()
-    out = frame.loc[~invalid].copy()
-    time = out[time_column]
+        invalid = flag_invalid(frame, rules).to_numpy().any(axis=1)
+    out = frame.loc[~invalid]
     if taxi:
         minutes = (out[DROPOFF] - out[PICKUP]).dt.total_seconds() / 60.0
-        out["tripDurationMinutes"] = minutes
-        out["tipPercent"] = (
-            out["tipAmount"] / out["fareAmount"].where(out["fareAmount"] > 0)
-        ) * 100
-        out["averageSpeedMph"] = out["tripDistance"] / (minutes / 60.0)
-    year_column, month_column = partition_columns(time_column, taxi)
-    out[year_column] = time.dt.year.astype("int32")
-    out[month_column] = time.dt.month.astype("int32")
+        fare = out["fareAmount"]
+        out = out.assign(
+            tripDurationMinutes=minutes,
+            tipPercent=out["tipAmount"] / fare.where(fare > 0) * 100,
+            averageSpeedMph=out["tripDistance"] / (minutes / 60.0),
+        )
     return out
 
 
@@ -130,20 +127,22 @@ def write_prepared_partition(
     """
     flags = flag_invalid(frame, rules)
     counts = flags.sum().astype("int64")
-    invalid = flags.any(axis=1).to_numpy()
+    invalid = flags.to_numpy().any(axis=1)
     counts["rowsIn"] = len(frame)
     counts["rowsDropped"] = int(invalid.sum())
     if target is None:
         return counts
     cleaned = prepare_partition(frame, rules, time_column, taxi, invalid=invalid)
+    months = cleaned[time_column].to_numpy().astype("datetime64[M]")
+    table = pa.Table.from_pandas(cleaned, preserve_index=False)
     year_column, month_column = partition_columns(time_column, taxi)
     fs, root = fsspec.core.url_to_fs(target, **storage_options)
-    keys = cleaned[year_column].to_numpy() * 100 + cleaned[month_column].to_numpy()
-    for key in np.unique(keys):
-        year, month = divmod(int(key), 100)
-        part = cleaned.loc[keys == key].drop(columns=[year_column, month_column])
-        folder = f"{root}/{year_column}={year}/{month_column}={month}"
+    distinct = np.unique(months)
+    for month in distinct:
+        part = table if len(distinct) == 1 else table.filter(pa.array(months == month))
+        year, month_index = divmod(int(month.astype(np.int64)), 12)
+        folder = f"{root}/{year_column}={1970 + year}/{month_column}={month_index + 1}"
         fs.makedirs(folder, exist_ok=True)
         with fs.open(f"{folder}/part.{index:05d}.parquet", "wb") as handle:
-            pq.write_table(pa.Table.from_pandas(part, preserve_index=False), handle)
+            pq.write_table(part, handle)
     return counts

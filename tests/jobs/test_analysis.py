@@ -108,7 +108,7 @@ def test_taxi_sample_matches_pandas(
         "describe",
         "daily_means",
         "prepare",
-        "plot",
+        "report",
     }
     assert (output / "daily_means.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not [p for p in output.iterdir() if p.name.startswith(".staging")]

@@ -6,6 +6,7 @@ import logging
 import resource
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import Any
 
 from distributed import Client, LocalCluster
@@ -30,6 +31,14 @@ def _reset_peak() -> bool:
 
 
 def _peak_rss() -> int:
+    # VmHWM is this process's own high-water mark (reset by clear_refs). getrusage's
+    # ru_maxrss is not: a spawned worker inherits the peak of the process it was forked from.
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) * 1024
+    except OSError:
+        pass
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
 
 

@@ -108,6 +108,18 @@ def test_dataset_is_reused_not_regenerated(tiny: Path) -> None:
     assert len(before) == 12  # one file per month
 
 
+def test_dataset_from_other_generator_code_is_regenerated(tmp_path: Path) -> None:
+    folder = ensure_dataset(tmp_path, 1200, progress=False)
+    marker = tmp_path / "taxi-1200.json"
+    stale = json.loads(marker.read_text()) | {"generator": "0000000000000000"}
+    marker.write_text(json.dumps(stale))
+    (folder / "stale.txt").write_text("from the old generator")
+    assert ensure_dataset(tmp_path, 1200, progress=False) == folder
+    assert not (folder / "stale.txt").exists()
+    assert json.loads(marker.read_text())["generator"] != "0000000000000000"
+    assert not list(tmp_path.glob(".taxi-*"))  # no partial folder left behind
+
+
 def test_foreign_folder_is_not_overwritten(tmp_path: Path) -> None:
     (tmp_path / "taxi-1200").mkdir()
     (tmp_path / "taxi-1200" / "mine.txt").write_text("keep me")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import math
+import statistics
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
@@ -95,6 +96,14 @@ def build(record: dict[str, Any]) -> dict[str, Any]:
             entry["jobVsFloor"] = (
                 round(job.total / m.best["floor"].total, 3) if "floor" in m.best else None
             )
+            # Medians over all runs: context for a shared machine, where the fastest run of
+            # a short engine can be an outlier.
+            medians = {key: statistics.median(runs) for key, runs in m.runs.items()}
+            entry["medianRatios"] = {
+                f"jobVs{key.title().replace('-', '')}": round(medians["job"] / medians[key], 3)
+                for key in medians
+                if key != "job"
+            }
         out["sizes"].append(entry)
     main = next((s for s in out["sizes"] if s["rows"] == options.rows), None)
     targets: dict[str, Any] = {}
@@ -170,6 +179,9 @@ def render(out: dict[str, Any]) -> str:
             stages = ", ".join(f"{k} {v:.2f}" for k, v in result["seconds"].items())
             label = ENGINE_LABELS.get(key, key)
             lines.append(f"  {label:<30}{result['totalSeconds']:>9.2f}  {ratio:>8.2f}  {stages}")
+        if size.get("medianRatios"):
+            medians = ", ".join(f"{k} {v:.2f}" for k, v in size["medianRatios"].items())
+            lines.append(f"  median-run ratios: {medians}")
         checks = size["checks"]
         verdict = "all agree" if not checks["failed"] else f"{len(checks['failed'])} FAILED"
         lines.append(f"  agreement: {checks['passed']} checks passed, {verdict}")

@@ -174,6 +174,7 @@ def test_full_run_writes_tables_and_json(
     main_size = out["sizes"][1]
     assert set(main_size["engines"]) == {"floor", "duckdb", "duckdb-approx", "job"}
     assert main_size["jobVsFloor"] > 0 and main_size["jobVsDuckdb"] > 0
+    assert set(main_size["medianRatios"]) == {"jobVsFloor", "jobVsDuckdb", "jobVsDuckdbApprox"}
     assert set(out["targets"]) == {
         "jobVsDuckdb",
         "jobVsFloor",

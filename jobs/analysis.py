@@ -27,6 +27,7 @@ import dask
 import dask.dataframe as dd
 import pandas as pd
 import pyarrow as pa
+import pyarrow.parquet as pq
 
 from jobs import prepare, report, stats
 from jobs.data import Location, ParquetDataset, StagedOutput, inspect_parquet, resolve
@@ -291,15 +292,44 @@ def _run(
 
 
 def read(source: Location, plan: ColumnPlan, info: ParquetDataset | None = None) -> dd.DataFrame:
-    """The dataset as a lazy Dask frame of only the planned columns, in partitions of about
-    `PARTITION_ROWS` rows when the files' row groups allow it (see `row_groups_per_partition`)."""
-    groups = row_groups_per_partition(info) if info is not None else "infer"
-    return dd.read_parquet(
-        source.url,
+    """The dataset as a lazy Dask frame of only the planned columns, one partition per run
+    of about `PARTITION_ROWS` rows of row groups within a file (see
+    `row_groups_per_partition`).
+
+    Each partition is read with pyarrow straight from the row groups the footers listed
+    (`inspect_parquet` already read them): no second discovery of the dataset and no
+    per-partition planning, which made dask's generic parquet reader cost about 60% more
+    CPU per partition than the read itself.
+    """
+    info = info if info is not None else inspect_parquet(source)
+    if not info.file_row_groups:
+        raise InvalidInputError(f"dataset {source} lists no row groups")
+    step = row_groups_per_partition(info)
+    pieces = [
+        (path, tuple(range(first, min(first + step, groups))))
+        for path, groups in zip(info.files, info.file_row_groups, strict=True)
+        for first in range(0, groups, step)
+    ]
+    meta = info.schema.empty_table().select(plan.read_columns).to_pandas()
+    return dd.from_map(
+        _read_row_groups,
+        pieces,
+        location=source,
         columns=plan.read_columns,
-        split_row_groups=groups,
-        storage_options=source.storage_options,
+        meta=meta,
+        enforce_metadata=False,
+        label="read-parquet",
     )
+
+
+def _read_row_groups(
+    piece: tuple[str, tuple[int, ...]], location: Location, columns: list[str]
+) -> pd.DataFrame:
+    path, groups = piece
+    fs, _ = location.filesystem()
+    with fs.open(path, "rb") as handle:
+        table = pq.ParquetFile(handle).read_row_groups(groups, columns=columns, use_threads=False)
+    return table.to_pandas()
 
 
 def row_groups_per_partition(info: ParquetDataset) -> int:

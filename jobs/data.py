@@ -271,6 +271,8 @@ class ParquetDataset:
     files: tuple[str, ...]
     rows: int
     schema: Any  # pyarrow.Schema of the files (partition folders not included)
+    row_groups: int = 0  # across all files; what partition sizes can be built from
+    file_row_groups: tuple[int, ...] = ()  # row groups in each of `files`, in order
 
 
 def inspect_parquet(location: Location) -> ParquetDataset:
@@ -310,4 +312,5 @@ def inspect_parquet(location: Location) -> ParquetDataset:
     rows = sum(meta.num_rows for meta in footers)
     if rows == 0:
         raise InvalidInputError(f"dataset {location} is empty: its {len(files)} files hold 0 rows")
-    return ParquetDataset(location, tuple(files), rows, schema)
+    per_file = tuple(meta.num_row_groups for meta in footers)
+    return ParquetDataset(location, tuple(files), rows, schema, sum(per_file), per_file)

@@ -20,19 +20,48 @@ scheduler, and a lost worker's partitions are recomputed from their lineage.
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from typing import Any
+
 import dask
 import dask.dataframe as dd
+import pandas as pd
 from distributed import Client, futures_of, wait
 
 
 def persist_frame(frame: dd.DataFrame) -> dd.DataFrame:
     """Compute `frame` into memory (cluster memory with a distributed client) and return a
     collection over exactly those partitions."""
-    partitions = dask.persist(*frame.to_delayed())
-    futures = futures_of(list(partitions))
+    persisted, _ = persist_with(frame, {})
+    return persisted
+
+
+def persist_with(
+    frame: dd.DataFrame, per_partition: Mapping[str, Callable[[pd.DataFrame], Any]]
+) -> tuple[dd.DataFrame, dict[str, list[Any]]]:
+    """`persist_frame`, also applying each `per_partition` function to every partition in
+    the same pass (while the partition is fresh in memory) and holding the results.
+
+    Returns the persisted frame and, per function name, its persisted results in partition
+    order (small values: gather them with `dask.compute`).
+    """
+    parts = frame.to_delayed()
+    extra = [
+        dask.delayed(function, pure=True, name=f"{name}-{part.key}")(part)
+        for name, function in per_partition.items()
+        for part in parts
+    ]
+    held = dask.persist(*parts, *extra)
+    futures = futures_of(list(held))
     if futures:
         wait(futures)
-    return dd.from_delayed(list(partitions), meta=frame._meta, verify_meta=False)
+    count = len(parts)
+    persisted = dd.from_delayed(list(held[:count]), meta=frame._meta, verify_meta=False)
+    results = {
+        name: list(held[count * (index + 1) : count * (index + 2)])
+        for index, name in enumerate(per_partition)
+    }
+    return persisted, results
 
 
 def _import_readers() -> None:

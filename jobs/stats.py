@@ -6,11 +6,16 @@ dataset of any size costs one pass over the partitions in memory and no shuffle.
 
 Quantile error bound
 --------------------
-A partition of n values keeps its sorted values at k+1 evenly spaced ranks (all values when
-n <= k+1), each standing for the ranks up to the next kept one, at most ceil((n-1)/k) of them.
+A partition of n values keeps its sorted values at k+1 evenly spaced ranks, each standing for
+the ranks up to the next kept one, at most ceil((n-1)/k) of them; when the partition has at
+most k+1 distinct values it keeps every distinct value with its count, which is exact.
 Merged, the weighted sketch places any value's rank within the sum of those gaps, so a
 reported q-quantile is a data value whose rank lies within q*N +/- (N/k + P) for N values in
 P partitions: with the default k = 1000, within 0.1% of the rows plus one row per partition.
+
+The sorted values are never materialised: a hash count of the distinct values (Arrow's
+`value_counts`, one pass) and a sort of those distinct values give the same kept values
+several times faster than sorting the column, since measured data repeats values heavily.
 """
 
 from __future__ import annotations
@@ -19,6 +24,8 @@ from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 QUANTILES = (0.25, 0.5, 0.75)
 DEFAULT_SKETCH_SIZE = 1000
@@ -39,22 +46,31 @@ class ColumnSummary:
     @classmethod
     def of(cls, values: np.ndarray, sketch_size: int) -> ColumnSummary:
         """Summarise one partition's values (NaN is missing and not counted)."""
-        values = values[~np.isnan(values)]
+        missing = np.isnan(values)
+        if missing.any():
+            values = values[~missing]
         n = len(values)
         if n == 0:
             empty = np.empty(0)
             return cls(0, 0.0, 0.0, np.inf, -np.inf, empty, empty)
-        ordered = np.sort(values)
-        mean = float(ordered.mean())
-        m2 = float(((ordered - mean) ** 2).sum())
-        if n <= sketch_size + 1:
-            kept, weights = ordered, np.ones(n)
+        mean = float(values.mean())
+        counted = pc.value_counts(pa.array(values))
+        distinct = counted.field("values").to_numpy(zero_copy_only=False)
+        counts = counted.field("counts").to_numpy(zero_copy_only=False)
+        order = np.argsort(distinct, kind="stable")
+        distinct, counts = distinct[order], counts[order]
+        # Squared deviations over the distinct values, weighted: no column-sized temporary.
+        deviations = distinct - mean
+        m2 = float(np.dot(counts * deviations, deviations))
+        if len(distinct) <= sketch_size + 1:
+            kept, weights = distinct, counts.astype(float)
         else:
             ranks = np.linspace(0, n - 1, sketch_size + 1).round().astype(np.int64)
-            kept = ordered[ranks]
+            # The value at sorted rank r is the first distinct value whose running count > r.
+            kept = distinct[np.searchsorted(np.cumsum(counts), ranks, side="right")]
             # Each kept value stands for the ranks from it up to the next kept one.
             weights = np.diff(np.append(ranks, n)).astype(float)
-        return cls(n, mean, m2, float(ordered[0]), float(ordered[-1]), kept, weights)
+        return cls(n, mean, m2, float(distinct[0]), float(distinct[-1]), kept, weights)
 
     def merge(self, other: ColumnSummary) -> ColumnSummary:
         """Combine two summaries (Chan et al.'s parallel update for mean and variance)."""

@@ -1,0 +1,1 @@
+"""Benchmark of the Dask analysis against DuckDB and the pyarrow read floor (`python -m bench`)."""

@@ -1,7 +1,7 @@
 """The outputs contract: the stack outputs other teams consume, in one place.
 
 Every output is flat, top-level and non-secret (a nested object holding one secret becomes
-secret as a whole). `__main__.py` exports exactly `OUTPUTS`, the README's table is checked
+secret as a whole). `__main__.py` exports exactly `OUTPUTS`, the table in docs/outputs.md is checked
 against it, and a test pins each version of the contract: removing an output or changing
 its type needs a new `CONTRACT_VERSION`.
 """
@@ -165,7 +165,7 @@ def export_outputs(platform: Platform) -> None:
 
 
 def markdown_table() -> str:
-    """The contract as the README's table (`python -m infra.outputs` prints it)."""
+    """The contract as docs/outputs.md's table (`python -m infra.outputs` prints it)."""
     rows = ["| Output | Type | Meaning |", "|---|---|---|"]
     rows += [f"| `{s.name}` | {s.type} | {s.description} |" for s in OUTPUTS]
     return "\n".join(rows)

@@ -431,8 +431,8 @@ def test_every_replacement_path_is_an_input_of_the_sdk_resource(rule: Any) -> No
 
 
 def test_the_readme_table_lists_every_replacement_rule() -> None:
-    readme = (REPO_ROOT / "README.md").read_text()
-    section = readme.split("### Destructive changes", 1)[1].split("\n### ", 1)[0]
+    page = (REPO_ROOT / "docs" / "pr-review.md").read_text()
+    section = page.split("## Destructive changes", 1)[1].split("\n## ", 1)[0]
     for rule in REPLACEMENTS:
         short = rule.type.split(":", 1)[1]
         (row,) = [line for line in section.splitlines() if line.startswith(f"| `{short}`")]

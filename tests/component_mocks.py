@@ -1,7 +1,7 @@
 """Run a few components under the offline engine's mocks and return what they registered.
 
 For unit tests of single components (private networking, diagnostics, locks) that take plain
-values; whole stacks run through `infra.offline.run_stack` instead.
+values; whole stacks run through `plan.offline.run_stack` instead.
 """
 
 from __future__ import annotations
@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from infra.offline import ResourceRecord, run_program
+from plan.offline import ResourceRecord, run_program
 
 
 def run_components(program: Callable[[], Any], stack: str = "test") -> list[ResourceRecord]:

@@ -10,8 +10,8 @@ import functools
 
 import pytest
 
-from infra.offline import StackRun, load_stack_config, run_stack, stack_names
 from infra.settings import Settings, parse_settings
+from plan.offline import StackRun, load_stack_config, run_stack, stack_names
 
 STACKS = stack_names()
 

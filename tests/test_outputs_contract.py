@@ -14,10 +14,10 @@ import pytest
 from azure.ai.ml import load_job
 from azure.ai.ml.entities import Command, ManagedIdentityConfiguration
 
-from infra import plan
-from infra.offline import StackRun
 from jobs.cli import main as jobs_main
 from jobs.stack import read_outputs_file
+from plan import cli as plan
+from plan.offline import StackRun
 
 
 def _write_outputs(stack: str, path: Path) -> None:
@@ -53,7 +53,7 @@ def test_jobs_read_every_stacks_outputs(
 
 
 def test_outputs_json_is_refused_with_compare(capsys: pytest.CaptureFixture[str]) -> None:
-    assert plan.main(["--compare", "dev", "prod", "--outputs-json", "x.json"]) == 1
+    assert plan.main(["--compare", "dev", "prod", "--outputs-json", "x.json"]) == 3
     assert "--outputs-json" in capsys.readouterr().err
 
 
@@ -61,7 +61,7 @@ def test_outputs_json_into_a_missing_directory_names_the_option(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     target = tmp_path / "absent" / "outputs.json"
-    assert plan.main(["--stack", "dev", "--outputs-json", str(target)]) == 1
+    assert plan.main(["--stack", "dev", "--outputs-json", str(target)]) == 3
     err = capsys.readouterr().err
     assert f"--outputs-json {target}: directory" in err
     assert not target.exists()

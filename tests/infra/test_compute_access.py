@@ -9,9 +9,9 @@ from typing import Any
 import pytest
 
 from infra.access import ROLES, role_assignment_name, role_name_for_definition_id
-from infra.offline import ResourceRecord, StackRun, run_config
-from infra.plan import build_plan, render_text
 from infra.settings import PROJECT, Settings
+from plan.offline import ResourceRecord, StackRun, run_config
+from plan.stack_plan import build_plan, render_text
 
 COMPUTE = "azure-native:machinelearningservices:Compute"
 DATASTORE = "azure-native:machinelearningservices:Datastore"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import re
 
-from infra.offline import REPO_ROOT, StackRun
 from infra.outputs import CONTRACT_VERSION, OUTPUTS, markdown_table
 from infra.settings import Settings
+from plan.offline import REPO_ROOT, StackRun
 
 # Each released contract version, pinned. Adding outputs is fine; removing one or changing
 # its type must come with a new CONTRACT_VERSION (and a new entry here).

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
-from infra.offline import ResourceRecord
 from infra.private_networking import PRIVATE_DNS_ZONES, PrivateLinkTarget, PrivateNetworking
+from plan.offline import ResourceRecord
 from tests.component_mocks import by_type, run_components
 
 VNET_ID = "/subscriptions/sub/resourceGroups/rg/providers/Microsoft.Network/virtualNetworks/v"

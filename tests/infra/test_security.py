@@ -7,9 +7,9 @@ import json
 import pytest
 
 from infra.diagnostics import ALL_LOGS, ALL_METRICS, STORAGE_TRANSACTION_METRICS
-from infra.offline import ResourceRecord, StackRun, run_config
 from infra.private_networking import PRIVATE_DNS_ZONES
 from infra.settings import PROJECT, Settings
+from plan.offline import ResourceRecord, StackRun, run_config
 
 SA = "azure-native:storage:StorageAccount"
 KV = "azure-native:keyvault:Vault"

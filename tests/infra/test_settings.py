@@ -9,7 +9,6 @@ from typing import Any
 import pulumi
 import pytest
 
-from infra.offline import ResourceRecord, run_config
 from infra.settings import (
     PROJECT,
     Settings,
@@ -17,6 +16,7 @@ from infra.settings import (
     datastore_name,
     parse_settings,
 )
+from plan.offline import ResourceRecord, run_config
 
 BASE: dict[str, Any] = {
     "location": "westeurope",
@@ -446,8 +446,8 @@ def test_compute_settings_and_iso_durations() -> None:
 
 
 def test_readme_documents_every_setting_and_only_real_ones() -> None:
-    from infra.offline import REPO_ROOT
     from infra.settings import setting_keys
+    from plan.offline import REPO_ROOT
 
     section = (REPO_ROOT / "docs" / "settings.md").read_text()
     documented = set(re.findall(r"^\| `([^`]+)` \|", section, flags=re.M))

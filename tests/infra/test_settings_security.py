@@ -7,8 +7,8 @@ from typing import Any
 
 import pytest
 
-from infra.offline import ResourceRecord, run_config
 from infra.settings import PROJECT, Settings, SettingsError, parse_settings
+from plan.offline import ResourceRecord, run_config
 
 BASE: dict[str, Any] = {
     "location": "westeurope",

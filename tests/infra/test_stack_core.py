@@ -9,8 +9,8 @@ from typing import Any
 import pytest
 
 from infra.network import SERVICE_ENDPOINTS
-from infra.offline import ResourceRecord, StackRun
 from infra.settings import Settings
+from plan.offline import ResourceRecord, StackRun
 
 SA = "azure-native:storage:StorageAccount"
 KV = "azure-native:keyvault:Vault"

@@ -3,7 +3,7 @@
 `pulumi preview --policy-pack` hands each resource policy a `ResourceValidationArgs` whose
 `props` are the resource's inputs (camelCase, as the mocks record them) and each stack
 policy a `StackValidationArgs` with every resource's outputs and dependencies. Building the
-same objects from `infra.offline` registrations lets the tests call each policy's `validate`
+same objects from `plan.offline` registrations lets the tests call each policy's `validate`
 directly on exactly what a real stack declares.
 """
 
@@ -25,7 +25,7 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from infra.offline import ResourceRecord
+from plan.offline import ResourceRecord
 
 
 def _options(record: ResourceRecord) -> PolicyResourceOptions:

@@ -7,7 +7,7 @@ import inspect
 
 import pytest
 
-from infra.offline import StackRun
+from plan.offline import StackRun
 from policy.posture import is_production, requires_private_networking, stack_name
 from policy.tags import REQUIRED_TAGS, TAGGABLE_TYPES
 

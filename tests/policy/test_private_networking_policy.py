@@ -6,8 +6,8 @@ import pytest
 from pulumi_policy import StackValidationArgs
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from infra.offline import ResourceRecord, StackRun
 from infra.settings import Settings
+from plan.offline import ResourceRecord, StackRun
 from policy.private_networking import (
     PRIVATE_DNS_ZONE_GROUP,
     PRIVATE_ENDPOINT,

@@ -16,7 +16,7 @@ from typing import Any
 import pytest
 from pulumi_policy import ResourceValidationPolicy
 
-from infra.offline import ResourceRecord, StackRun
+from plan.offline import ResourceRecord, StackRun
 from policy import access, compute, container_registry, key_vault, storage, tags
 from policy.pack import POLICIES
 from policy.posture import is_production

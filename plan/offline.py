@@ -6,7 +6,7 @@ Azure would receive) and the awaited stack outputs. Values only Azure knows (res
 principal ids, endpoints) come back as deterministic, plausible placeholders, so two runs
 of the same stack give identical results.
 
-The tests and `python -m infra.plan` both use this module.
+The tests and `python -m plan` both use this module.
 
 Isolation: each run happens in a fresh `contextvars.Context` after resetting Pulumi's
 runtime settings. Pulumi keeps its config, root stack and settings in context variables,
@@ -391,6 +391,37 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
 # --------------------------------------------------------------------------------------
 
 
+class _StackFileLoader(yaml.SafeLoader):
+    """PyYAML's safe loader, refusing a key given twice in one mapping.
+
+    PyYAML silently keeps the last value; the YAML spec makes mapping keys unique
+    (https://yaml.org/spec/1.2.2/#3211-nodes) and the Pulumi CLI's Go YAML parser rejects
+    such a file ("mapping key ... already defined"), so offline and real runs agree.
+    """
+
+    def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> dict[Any, Any]:
+        first_line: dict[Any, int] = {}
+        for key_node, _ in node.value:
+            if key_node.tag == "tag:yaml.org,2002:merge":  # `<<: *anchor` may repeat
+                continue
+            key = self.construct_object(key_node, deep=True)
+            if not isinstance(key, str | int | float | bool):
+                continue
+            line = key_node.start_mark.line + 1
+            if key in first_line:
+                raise DuplicateKeyError(key, line, first_line[key])
+            first_line[key] = line
+        return super().construct_mapping(node, deep=deep)
+
+
+class DuplicateKeyError(yaml.YAMLError):
+    """A mapping key given twice in a YAML document."""
+
+    def __init__(self, key: Any, line: int, first_line: int) -> None:
+        super().__init__(f"line {line}: duplicate key {key!r} (first given on line {first_line})")
+        self.key, self.line, self.first_line = key, line, first_line
+
+
 def stack_names(root: Path = REPO_ROOT) -> list[str]:
     """Every stack with a `Pulumi.<stack>.yaml` file in the repository root."""
     return sorted(p.name[len("Pulumi.") : -len(".yaml")] for p in root.glob("Pulumi.*.yaml"))
@@ -407,9 +438,16 @@ def load_stack_config(stack: str, root: Path = REPO_ROOT) -> tuple[dict[str, str
         known = ", ".join(stack_names(root)) or "none"
         raise StackFileError(f"no stack file {path.name} in {root} (stacks here: {known})")
     try:
-        document = yaml.safe_load(path.read_text()) or {}
+        document = yaml.load(path.read_text(), Loader=_StackFileLoader) or {}
+    except DuplicateKeyError as exc:
+        raise StackFileError(
+            f"{path.name} {exc}: a key may appear once per mapping (the Pulumi CLI rejects "
+            "the file too); keep the value you mean and delete the other"
+        ) from exc
     except yaml.YAMLError as exc:
         raise StackFileError(f"{path.name} is not valid YAML: {exc}") from exc
+    if not isinstance(document, dict):
+        raise StackFileError(f"{path.name}: a stack file is a mapping with a `config` key")
     config = document.get("config") or {}
     if not isinstance(config, dict):
         raise StackFileError(f"{path.name}: `config` must be a mapping")

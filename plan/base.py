@@ -2,8 +2,9 @@
 
 For a revision, that revision's tree is exported with `git archive` into a temporary
 directory (the repository's work trees and its list of worktrees stay untouched), and the
-revision's own `python -m infra.plan --json` runs there in a subprocess with this
-repository's interpreter: Python caches imported modules, so two versions of `infra/`
+revision's own plan tool (`python -m plan --json`, or `python -m infra.plan --json` at
+revisions from before the tool moved out of `infra/`) runs there in a subprocess with this
+repository's interpreter: Python caches imported modules, so two versions of the program
 cannot share one process. The directory is removed afterwards, whatever happens.
 """
 
@@ -16,10 +17,15 @@ import subprocess
 import sys
 import tarfile
 import tempfile
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from infra.plan_diff import PlanFormatError
+from plan.diff import PlanFormatError
+
+PLAN_TOOLS = (("plan/__main__.py", "plan"), ("infra/plan.py", "infra.plan"))
+"""Where a revision keeps its plan tool, newest layout first: (file, module to run). Both
+take `--stack S --json FILE` and exit 0 once the file is written."""
 
 PLAN_TIMEOUT_SECONDS = 900
 """Upper bound for planning one stack at a base revision (normally a few seconds)."""
@@ -91,16 +97,18 @@ def plan_at_revision(root: Path, revision: str, commit: str, stack: str) -> dict
         _export_tree(root, commit, tree)
         if not (tree / f"Pulumi.{stack}.yaml").is_file():
             return empty_plan(stack)
-        if not (tree / "infra" / "plan.py").is_file():
+        module = next((m for file, m in PLAN_TOOLS if (tree / file).is_file()), None)
+        if module is None:
             raise BaseError(
-                f"{revision} has Pulumi.{stack}.yaml but no infra/plan.py: its plan cannot "
-                "be computed offline; compare with a plan file instead (--diff FILE)"
+                f"{revision} has Pulumi.{stack}.yaml but no plan tool (plan/ or infra/plan.py): "
+                "its plan cannot be computed offline; compare with a plan file instead "
+                "(--diff FILE)"
             )
         out = Path(tmp) / "plan.json"
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(tree)}
         try:
             done = subprocess.run(
-                [sys.executable, "-m", "infra.plan", "--stack", stack, "--json", str(out)],
+                [sys.executable, "-m", module, "--stack", stack, "--json", str(out)],
                 cwd=tree,
                 env=env,
                 capture_output=True,
@@ -118,16 +126,40 @@ def plan_at_revision(root: Path, revision: str, commit: str, stack: str) -> dict
         return load_plan_file(out)
 
 
-def load_base(root: Path, base: str, stack: str) -> tuple[dict[str, Any], str]:
-    """The base plan and a label for it: `base` is a plan file if one exists at that
-    path, else a git revision of the repository at `root`."""
+@dataclass(frozen=True)
+class Base:
+    """What `--diff BASE` names: a plan file (already read) or a git commit."""
+
+    label: str
+    plan: dict[str, Any] | None = None
+    revision: str | None = None
+    commit: str | None = None
+
+
+def find_base(root: Path, base: str, stack: str) -> Base:
+    """Check `--diff BASE` before anything is planned: a plan file of `stack` if one exists
+    at that path (read now), else a git revision of the repository at `root`."""
     path = Path(base)
     if path.is_file():
-        return load_plan_file(path), str(base)
+        plan = load_plan_file(path)
+        if plan.get("stack") != stack:
+            raise PlanFormatError(
+                f"--diff {base}: that is the plan of stack {plan.get('stack')!r}, not "
+                f"{stack!r}; to see how two stacks differ use --compare"
+            )
+        return Base(label=str(base), plan=plan)
     commit = resolve_revision(root, base)
     if commit is None:
         raise BaseError(
             f"--diff {base!r} is neither a plan file (written by --json) nor a git revision "
             f"of {root}"
         )
-    return plan_at_revision(root, base, commit, stack), f"{base} ({commit[:12]})"
+    return Base(label=f"{base} ({commit[:12]})", revision=base, commit=commit)
+
+
+def load_base(root: Path, base: Base, stack: str) -> dict[str, Any]:
+    """The base plan of `stack`: the plan file's, or the one planned at the commit."""
+    if base.plan is not None:
+        return base.plan
+    assert base.revision is not None and base.commit is not None
+    return plan_at_revision(root, base.revision, base.commit, stack)

@@ -1,40 +1,23 @@
-"""`python -m infra.plan --stack dev`: what a stack would create, without a cloud account.
+"""The plan of one stack: what the offline engine saw, as plain data and as text.
 
-Runs the real program under the offline engine (`infra.offline`) and prints the resource
-tree (type, logical name, the properties Azure would receive, secrets masked) and the stack
-outputs. The data model (`build_plan`, a plain JSON-serialisable dict) is kept apart from
-the rendering (`render_text`) so other views (JSON, diffs) can reuse it.
-
-`--json FILE` writes that structure; `--diff BASE` compares it with a plan file or with the
-plan at a git revision (`infra.plan_base`), `--compare A B` compares two stacks
-(`infra.plan_diff`), and `--markdown` renders for GitHub (`infra.plan_report`). Exit status:
-0 no changes, 2 changes, 3 destructive changes, 1 error.
+`build_plan` turns a `StackRun` into a JSON-serialisable dict (resources parents first, the
+properties Azure would receive with secrets masked, the stack outputs); `render_text` and
+`render_markdown` show it to people, `write_json` and `write_outputs_json` write it for
+tools. The diff (`plan.diff`) and the command line (`plan.cli`) build on this structure.
 """
 
 from __future__ import annotations
 
-import argparse
 import json
 import os
 import sys
 import tempfile
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
-from infra import plan_report
 from infra.access import role_name_for_definition_id
-from infra.offline import (
-    REPO_ROOT,
-    SECRET_MASK,
-    ResourceRecord,
-    StackFileError,
-    StackRun,
-    run_stack,
-)
-from infra.plan_base import BaseError, load_base
-from infra.plan_diff import PlanDiff, PlanFormatError, compare_plans, diff_plans
-from infra.settings import SettingsError
+from plan.offline import SECRET_MASK, ResourceRecord, StackRun
 
 # Inputs shown once per stack rather than on every resource.
 _COMMON_INPUTS = ("resourceGroupName", "location", "tags")
@@ -201,100 +184,3 @@ def _write_json(data: Any, target: str, option: str) -> None:
         if partial is not None:
             partial.unlink(missing_ok=True)
         raise PlanFileError(f"{option} {target}: cannot write: {exc}") from exc
-
-
-class _Parser(argparse.ArgumentParser):
-    """Usage errors exit 1 like every other error: exit 2 means "changes" here."""
-
-    def error(self, message: str) -> NoReturn:
-        self.print_usage(sys.stderr)
-        self.exit(1, f"error: {message}\n")
-
-
-def _parser() -> argparse.ArgumentParser:
-    parser = _Parser(
-        prog="python -m infra.plan",
-        description="Show what a stack would create, offline (Pulumi mocks, no Azure), "
-        "and what a change or another stack would do differently.",
-        epilog="exit status: 0 no changes, 2 changes, 3 destructive changes, 1 error",
-    )
-    parser.add_argument("--stack", default="dev", help="stack name: Pulumi.<stack>.yaml")
-    parser.add_argument(
-        "--json", metavar="FILE", help="write the plan as JSON to FILE (- for standard output)"
-    )
-    parser.add_argument(
-        "--outputs-json",
-        metavar="FILE",
-        help="also write the stack outputs as `pulumi stack output --json` prints them",
-    )
-    what = parser.add_mutually_exclusive_group()
-    what.add_argument(
-        "--diff",
-        metavar="BASE",
-        help="compare with BASE: a plan file written by --json, or a git revision "
-        "(e.g. origin/main) whose program is planned in a temporary checkout",
-    )
-    what.add_argument(
-        "--compare",
-        nargs=2,
-        metavar=("STACK", "OTHER"),
-        help="show what differs between two stacks, e.g. --compare dev prod",
-    )
-    parser.add_argument(
-        "--markdown", action="store_true", help="GitHub Markdown (job summaries, PR comments)"
-    )
-    return parser
-
-
-def _show_diff(diff: PlanDiff, markdown: bool) -> int:
-    sys.stdout.write(
-        plan_report.render_markdown(diff)
-        if markdown
-        else plan_report.render_text(diff, verbose=not diff.compare)
-    )
-    return diff.exit_code
-
-
-def _run(args: argparse.Namespace, root: Path) -> int:
-    if args.compare:
-        if args.json or args.outputs_json:
-            raise PlanFileError(
-                "--json and --outputs-json write one stack's plan; they cannot go with --compare"
-            )
-        first, other = args.compare
-        plans = [build_plan(run_stack(stack, root)) for stack in (first, other)]
-        return _show_diff(compare_plans(plans[0], plans[1], first, other), args.markdown)
-    plan = build_plan(run_stack(args.stack, root))
-    if args.json:
-        write_json(plan, args.json)
-    if args.outputs_json:
-        write_outputs_json(plan, args.outputs_json)
-    if args.diff:
-        base, label = load_base(root, args.diff, args.stack)
-        if base.get("stack") != args.stack:
-            raise PlanFormatError(
-                f"--diff {args.diff}: that is the plan of stack {base.get('stack')!r}, not "
-                f"{args.stack!r}; to see how two stacks differ use --compare"
-            )
-        return _show_diff(diff_plans(base, plan, label, "working tree"), args.markdown)
-    if not args.json:
-        sys.stdout.write(render_markdown(plan) if args.markdown else render_text(plan) + "\n")
-    return 0
-
-
-def main(argv: Sequence[str] | None = None, root: Path = REPO_ROOT) -> int:
-    """CLI entry point; returns the process exit code (0 no changes, 2 changes,
-    3 destructive changes, 1 error: the error's message, never a traceback)."""
-    try:
-        args = _parser().parse_args(argv)
-    except SystemExit as exc:  # usage errors and --help
-        return exc.code if isinstance(exc.code, int) else 1
-    try:
-        return _run(args, root)
-    except (StackFileError, SettingsError, BaseError, PlanFormatError, PlanFileError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return 1
-
-
-if __name__ == "__main__":
-    sys.exit(main())

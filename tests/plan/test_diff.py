@@ -10,8 +10,8 @@ from typing import Any
 
 import pytest
 
-from infra.offline import REPO_ROOT
-from infra.plan_diff import (
+from infra.compute import CLUSTER_REPLACE_ON_CHANGES, INSTANCE_REPLACE_ON_CHANGES
+from plan.diff import (
     ABSENT,
     REPLACEMENTS,
     SECRET_MASK,
@@ -19,7 +19,8 @@ from infra.plan_diff import (
     compare_plans,
     diff_plans,
 )
-from infra.plan_report import render_markdown, render_text, summary
+from plan.offline import REPO_ROOT
+from plan.report import render_markdown, render_text, summary
 
 LAKE = "azure-native:storage:StorageAccount"
 CONTAINER = "azure-native:storage:BlobContainer"
@@ -104,7 +105,7 @@ def test_a_changed_property_is_caught_with_before_and_after() -> None:
         "Standard_LRS",
         "Standard_ZRS",
     )
-    assert diff.exit_code == 2
+    assert diff.exit_code == 6
     assert not diff.destructive
     assert 'sku.name: "Standard_LRS" -> "Standard_ZRS"' in render_text(diff)
     assert '`sku.name`: `"Standard_LRS"` → `"Standard_ZRS"`' in render_markdown(diff)
@@ -120,7 +121,7 @@ def test_added_and_removed_resources_and_properties() -> None:
     assert actions == {"data-lake": "change", "compute-subnet": "add", "nat": "remove"}
     (added_property,) = diff.resources[0].changes
     assert (added_property.path, added_property.before) == ("accessTier", ABSENT)
-    assert diff.exit_code == 2  # a NAT gateway holds no data: removing it is not destructive
+    assert diff.exit_code == 6  # a NAT gateway holds no data: removing it is not destructive
     text = render_text(diff, verbose=True)
     assert 'accessTier: (none) -> "Hot"' in text
     assert 'addressPrefix: "10.0.0.0/22"' in text
@@ -157,7 +158,7 @@ def test_output_changes_are_reported() -> None:
         ("new", ABSENT, [1]),
         ("workspaceName", "a", "b"),
     ]
-    assert diff.exit_code == 2
+    assert diff.exit_code == 6
     assert 'workspaceName: "a" -> "b"' in render_text(diff)
 
 
@@ -181,6 +182,7 @@ DESTRUCTIVE_CASES = [
     (ROLE, "roleDefinitionId", "/providers/x/roleDefinitions/a", "/providers/x/roleDefinitions/b"),
     (COMPUTE, "properties.properties.vmSize", "Standard_DS3_v2", "Standard_E4s_v3"),
     (COMPUTE, "properties.properties.subnet.id", "/subnets/compute", "/subnets/other"),
+    (COMPUTE, "properties.properties.vmPriority", "Dedicated", "LowPriority"),
     ("azure-native:resources:ResourceGroup", "location", "westeurope", "northeurope"),
 ]
 
@@ -196,7 +198,7 @@ def test_each_destructive_class_is_flagged_first(
     harmless_after = resource(NAT, "nat", {"idleTimeoutInMinutes": 10})
     diff = diff_plans(plan(harmless, old), plan(harmless_after, new), "main", "branch")
 
-    assert diff.exit_code == 3
+    assert diff.exit_code == 7
     (destructive,) = diff.destructive
     assert destructive.name == "thing"
     assert destructive.replaced_by == [path]
@@ -232,7 +234,7 @@ def test_changes_that_keep_the_data_are_not_destructive() -> None:
     )
     assert len(diff.resources) == 2
     assert not diff.destructive
-    assert diff.exit_code == 2
+    assert diff.exit_code == 6
     assert "DESTRUCTIVE" not in render_text(diff)
     assert "CAUTION" not in render_markdown(diff)
 
@@ -247,7 +249,7 @@ def test_removing_a_stateful_resource_is_destructive_but_revoking_a_role_is_not(
     }
     assert [r.name for r in diff.destructive] == ["filesystem-fs1"]
     assert diff.destructive[0].destructive == "deleted, losing every file in the filesystem"
-    assert diff.exit_code == 3
+    assert diff.exit_code == 7
 
 
 def test_a_new_parent_replaces_a_stateful_resource() -> None:
@@ -268,7 +270,7 @@ def test_replace_on_changes_marks_a_replacement_without_calling_it_destructive()
     )
     diff = diff_plans(plan(old), plan(new))
     assert diff.resources[0].replaced_by == ["addressPrefix"]
-    assert diff.exit_code == 2
+    assert diff.exit_code == 6
     assert "replaced (changes to addressPrefix re-create it)" in render_text(diff)
 
 
@@ -277,14 +279,14 @@ def test_a_new_region_re_creates_any_resource_but_only_stateful_ones_are_destruc
     new = resource(NAT, "nat", {"location": "northeurope"})
     diff = diff_plans(plan(old), plan(new))
     assert diff.resources[0].replaced_by == ["location"]
-    assert diff.exit_code == 2
+    assert diff.exit_code == 6
 
 
 def test_versioned_type_tokens_follow_the_same_rules() -> None:
     versioned = "azure-native:storage/v20230101:StorageAccount"
     old = resource(versioned, "data-lake", {"isHnsEnabled": True})
     new = resource(versioned, "data-lake", {"isHnsEnabled": False})
-    assert diff_plans(plan(old), plan(new)).exit_code == 3
+    assert diff_plans(plan(old), plan(new)).exit_code == 7
 
 
 def test_a_protected_resource_says_pulumi_up_will_refuse() -> None:
@@ -364,7 +366,7 @@ def test_compare_pairs_names_and_shows_only_real_differences() -> None:
         ("sku.name", "Standard_LRS", "Standard_GZRS")
     ]
     assert diff.outputs == []
-    assert diff.exit_code == 2
+    assert diff.exit_code == 6
     text = render_text(diff)
     assert "data-lake: dlamldaskdevaaa111 | dlamldaskprodbbb222" in text
     assert "dlamldaskprodbbb222" in render_markdown(diff)
@@ -374,7 +376,7 @@ def test_compare_never_calls_a_difference_destructive() -> None:
     a, b = _env("dev", "Standard_LRS", "a"), _env("prod", "Standard_LRS", "b")
     b["resources"][1]["properties"]["isHnsEnabled"] = False
     diff = compare_plans(a, b, "dev", "prod")
-    assert diff.exit_code == 2
+    assert diff.exit_code == 6
     assert not diff.destructive
     assert "only in" in summary(diff)
 
@@ -425,12 +427,26 @@ def test_every_replacement_path_is_an_input_of_the_sdk_resource(rule: Any) -> No
         top, *rest = path.split(".")
         assert _snake(top) in args, f"{rule.type}: {top} is not an input"
         if rest:  # only the compute paths nest: properties.properties.<x>
-            for props in ("AmlComputePropertiesArgs", "ComputeInstancePropertiesArgs"):
-                nested = inspect.signature(getattr(sdk, props).__init__).parameters
-                assert _snake(rest[-1]) in nested, f"{props} has no {rest[-1]}"
+            # A cluster's paths must be AmlCompute inputs, an instance's ComputeInstance ones.
+            for props, program in (
+                ("AmlComputePropertiesArgs", CLUSTER_REPLACE_ON_CHANGES),
+                ("ComputeInstancePropertiesArgs", INSTANCE_REPLACE_ON_CHANGES),
+            ):
+                if path in program:
+                    nested = inspect.signature(getattr(sdk, props).__init__).parameters
+                    assert _snake(rest[-1]) in nested, f"{props} has no {rest[-1]}"
 
 
-def test_the_readme_table_lists_every_replacement_rule() -> None:
+def test_the_compute_rule_is_what_the_program_replaces_on() -> None:
+    # One source: the paths infra/compute.py gives `replace_on_changes`, no second copy.
+    (rule,) = [r for r in REPLACEMENTS if r.type == COMPUTE]
+    program = {*CLUSTER_REPLACE_ON_CHANGES, *INSTANCE_REPLACE_ON_CHANGES}
+    assert program <= set(rule.paths)
+    assert {p for p in rule.paths if "." in p} == program
+    assert "properties.properties.vmPriority" in rule.paths
+
+
+def test_the_docs_table_lists_every_replacement_rule() -> None:
     page = (REPO_ROOT / "docs" / "pr-review.md").read_text()
     section = page.split("## Destructive changes", 1)[1].split("\n## ", 1)[0]
     for rule in REPLACEMENTS:

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from infra.offline import (
+from plan.offline import (
     CLIENT_CONFIG,
     StackFileError,
     load_stack_config,
@@ -64,3 +64,50 @@ def test_secure_values_stay_secret(tmp_path: Path) -> None:
     assert secret_keys == ["azureml-dask:servicePrincipalClientSecret"]
     assert config["azureml-dask:tags"] == '{"owner": "me"}'
     assert config["azureml-dask:location"] == "westeurope"
+
+
+@pytest.mark.parametrize(
+    ("text", "line", "key", "first"),
+    [
+        # Top level of `config`: the project's own key given twice.
+        (
+            "config:\n  azureml-dask:location: westeurope\n  azureml-dask:location: northeurope\n",
+            3,
+            "azureml-dask:location",
+            2,
+        ),
+        # Nested: `skuName` twice inside the data lake's settings.
+        (
+            "config:\n  azureml-dask:location: westeurope\n  azureml-dask:dataLake:\n"
+            "    skuName: Standard_LRS\n    filesystems: [fs1]\n    skuName: Standard_GRS\n",
+            6,
+            "skuName",
+            4,
+        ),
+    ],
+)
+def test_a_key_given_twice_is_an_error_naming_file_line_and_key(
+    tmp_path: Path, text: str, line: int, key: str, first: int
+) -> None:
+    (tmp_path / "Pulumi.x.yaml").write_text(text)
+    with pytest.raises(StackFileError) as raised:
+        load_stack_config("x", tmp_path)
+    message = str(raised.value)
+    assert message.startswith(f"Pulumi.x.yaml line {line}: duplicate key '{key}'")
+    assert f"first given on line {first}" in message
+
+
+def test_merge_keys_may_repeat(tmp_path: Path) -> None:
+    # `<<:` is YAML's merge syntax, not a key of the stack's settings.
+    (tmp_path / "Pulumi.x.yaml").write_text(
+        "base: &base\n  owner: me\nextra: &extra\n  costCenter: c\n"
+        "config:\n  azureml-dask:tags:\n    <<: *base\n    <<: *extra\n"
+    )
+    config, _ = load_stack_config("x", tmp_path)
+    assert config["azureml-dask:tags"] == '{"owner": "me", "costCenter": "c"}'
+
+
+def test_a_stack_file_that_is_not_a_mapping_is_named(tmp_path: Path) -> None:
+    (tmp_path / "Pulumi.x.yaml").write_text("- config\n")
+    with pytest.raises(StackFileError, match=r"Pulumi\.x\.yaml: a stack file is a mapping"):
+        load_stack_config("x", tmp_path)

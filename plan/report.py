@@ -7,7 +7,7 @@ a secret shows `[secret]` on both sides.
 
 from __future__ import annotations
 
-from infra.plan_diff import SECRET_MASK, PlanDiff, PropertyChange, ResourceChange, show_value
+from plan.diff import SECRET_MASK, PlanDiff, PropertyChange, ResourceChange, show_value
 
 _SYMBOL = {"add": "+", "remove": "-", "change": "~"}
 

@@ -1,4 +1,4 @@
-"""`python -m infra.plan` with --json, --diff, --compare and --markdown, on the real program.
+"""`python -m plan` with --json, --diff, --compare and --markdown, on the real program.
 
 The git tests work on a throwaway repository holding a copy of this program, so they can
 commit, edit and compare without touching the real one.
@@ -16,11 +16,11 @@ from typing import Any
 
 import pytest
 
-from infra.offline import REPO_ROOT, stack_names
-from infra.plan import main
+from plan.cli import main
+from plan.offline import REPO_ROOT, stack_names
 from tests.conftest import _run, _settings
 
-PROGRAM = ("__main__.py", "Pulumi.yaml", "infra")
+PROGRAM = ("__main__.py", "Pulumi.yaml", "infra", "plan")
 
 
 def run_cli(capsys: pytest.CaptureFixture[str], *argv: str, root: Path = REPO_ROOT):
@@ -75,7 +75,7 @@ def test_json_is_byte_identical_for_the_same_inputs(
     assert run_cli(capsys, "--stack", "prod", "--json", str(second))[0] == 0
     # Another process (another hash seed, fresh imports) writes the same bytes.
     subprocess.run(
-        [sys.executable, "-m", "infra.plan", "--stack", "prod", "--json", str(third)],
+        [sys.executable, "-m", "plan", "--stack", "prod", "--json", str(third)],
         cwd=REPO_ROOT,
         check=True,
         env={**os.environ, "PYTHONHASHSEED": "12345"},
@@ -116,7 +116,7 @@ def test_diff_catches_a_changed_property(
     (tmp_path / "base.json").write_text(json.dumps(base))
 
     code, out, _ = run_cli(capsys, "--stack", "dev", "--diff", str(tmp_path / "base.json"))
-    assert code == 2
+    assert code == 6
     assert f'sku.name: "Standard_RAGZRS" -> "{current}"' in out
     assert "DESTRUCTIVE" not in out
 
@@ -130,14 +130,14 @@ def test_diff_flags_a_destructive_change_first(
     (tmp_path / "base.json").write_text(json.dumps(base))
 
     code, out, _ = run_cli(capsys, "--stack", "dev", "--diff", str(tmp_path / "base.json"))
-    assert code == 3
+    assert code == 7
     assert out.splitlines()[2].startswith("!! DESTRUCTIVE")
     assert "isHnsEnabled: false -> true" in out
 
     code, markdown, _ = run_cli(
         capsys, "--stack", "dev", "--diff", str(tmp_path / "base.json"), "--markdown"
     )
-    assert code == 3
+    assert code == 7
     assert markdown.startswith("### Stack `dev`:")
     assert markdown.index("[!CAUTION]") < markdown.index("- **change** `data-lake`")
 
@@ -152,7 +152,7 @@ def test_no_secret_value_reaches_the_json_or_a_diff(
     empty.write_text('{"stack": "dev", "resources": [], "outputs": {}, "secretOutputs": []}')
     # Against an empty plan every property of every resource is listed.
     code, text, _ = run_cli(capsys, "--stack", "dev", "--diff", str(empty))
-    assert code == 2
+    assert code == 6
     code, markdown, _ = run_cli(capsys, "--stack", "dev", "--diff", str(empty), "--markdown")
     assert "[secret]" in text
     assert "[secret]" in markdown
@@ -173,7 +173,7 @@ def test_diff_against_a_git_revision(repo: Path, capsys: pytest.CaptureFixture[s
     )
 
     code, out, err = run_cli(capsys, "--stack", "dev", "--diff", "HEAD", root=repo)
-    assert (code, err) == (2, "")
+    assert (code, err) == (6, "")
     assert "HEAD (" in out.splitlines()[0]
     assert "retentionInDays: 30 -> 120" in out
     # The temporary checkout is gone, and the repository has no new worktree.
@@ -188,7 +188,7 @@ def test_a_stack_new_since_the_revision_is_all_additions(
 ) -> None:
     shutil.copy(repo / "Pulumi.dev.yaml", repo / "Pulumi.stage.yaml")
     code, out, _ = run_cli(capsys, "--stack", "stage", "--diff", "HEAD", root=repo)
-    assert code == 2
+    assert code == 6
     assert "0 to remove, 0 to change" in out.splitlines()[0]
     assert "+ data-lake (azure-native:storage:StorageAccount)" in out
 
@@ -201,7 +201,7 @@ def test_a_revision_whose_plan_fails_is_an_error(
     shutil.copy(REPO_ROOT / "Pulumi.dev.yaml", repo / "Pulumi.dev.yaml")
 
     code, out, err = run_cli(capsys, "--stack", "dev", "--diff", "HEAD", root=repo)
-    assert (code, out) == (1, "")
+    assert (code, out) == (3, "")
     assert "the plan of dev at HEAD failed" in err
     assert "azureml-dask:lcation" in err  # the base's own settings error, passed on
     assert "Traceback" not in err
@@ -210,12 +210,51 @@ def test_a_revision_whose_plan_fails_is_an_error(
 def test_a_revision_without_the_plan_tool_is_an_error(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    _git(repo, "rm", "-q", "infra/plan.py")
+    _git(repo, "rm", "-q", "-r", "plan")
     _git(repo, "commit", "-q", "-m", "no plan tool")
-    shutil.copy(REPO_ROOT / "infra" / "plan.py", repo / "infra" / "plan.py")
     code, _, err = run_cli(capsys, "--stack", "dev", "--diff", "HEAD", root=repo)
-    assert code == 1
-    assert "HEAD has Pulumi.dev.yaml but no infra/plan.py" in err
+    assert code == 3
+    assert "HEAD has Pulumi.dev.yaml but no plan tool (plan/ or infra/plan.py)" in err
+
+
+def _revision_with_the_plan_tool_in_infra() -> str:
+    """The newest commit of this repository's history whose plan tool is `infra/plan.py`
+    (before it moved to `plan/`): the parent of the move, or the last change before it."""
+    newest = subprocess.run(
+        ["git", "rev-list", "-1", "HEAD", "--", "infra/plan.py"],
+        cwd=REPO_ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
+    ).stdout.strip()
+    assert newest, "this test needs the repository's git history (a clone, not an archive)"
+    for commit in (newest, f"{newest}^"):
+        has = [
+            subprocess.run(
+                ["git", "cat-file", "-e", f"{commit}:{path}"], cwd=REPO_ROOT, check=False
+            ).returncode
+            == 0
+            for path in ("infra/plan.py", "plan/__main__.py", "Pulumi.dev.yaml")
+        ]
+        if has == [True, False, True]:
+            return commit
+    raise AssertionError(f"no commit with infra/plan.py near {newest}")
+
+
+def test_diff_against_a_revision_from_before_the_plan_tool_moved(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # A real commit of this repository, planned by its own `python -m infra.plan`.
+    commit = _revision_with_the_plan_tool_in_infra()
+    code, out, err = run_cli(capsys, "--stack", "dev", "--diff", commit)
+    assert err == ""
+    assert code in (0, 6, 7)
+    full = subprocess.run(
+        ["git", "rev-parse", commit], cwd=REPO_ROOT, capture_output=True, text=True, check=True
+    ).stdout.strip()
+    assert f"({full[:12]}) -> working tree" in out.splitlines()[0]
+    # The base plan has the stack's resources: the data lake is matched, not all new.
+    assert "+ data-lake (" not in out
 
 
 # --------------------------------------------------------------------------------------
@@ -226,7 +265,7 @@ def test_a_revision_without_the_plan_tool_is_an_error(
 def test_compare_dev_and_prod_shows_what_differs(capsys: pytest.CaptureFixture[str]) -> None:
     dev, prod = _settings("dev"), _settings("prod")
     code, out, _ = run_cli(capsys, "--compare", "dev", "prod")
-    assert code == 2
+    assert code == 6
     assert out.startswith("Stacks dev vs prod:")
     assert "DESTRUCTIVE" not in out
     # Names differ by design and are listed once, side by side.
@@ -240,7 +279,7 @@ def test_compare_dev_and_prod_shows_what_differs(capsys: pytest.CaptureFixture[s
         assert f"protect (resource option): {json.dumps(dev.protect)} -> " in out
 
     code, markdown, _ = run_cli(capsys, "--compare", "dev", "prod", "--markdown")
-    assert code == 2
+    assert code == 6
     assert markdown.startswith("### Stacks `dev vs prod`:")
     assert f"| `{dev.data_lake.name}` | `{prod.data_lake.name}` |" in markdown
 
@@ -254,7 +293,7 @@ def test_a_stack_compared_with_itself_has_no_differences(
 
 
 # --------------------------------------------------------------------------------------
-# Errors: exit 1, the message, no traceback, nothing written
+# Errors: exit 3 (input) or 2 (usage), the message, no traceback, nothing written
 # --------------------------------------------------------------------------------------
 
 
@@ -275,28 +314,69 @@ def _invalid_settings_root(tmp_path: Path) -> Path:
         (["--stack", "dev", "--diff", "no-such-revision"], "neither a plan file"),
         (["--stack", "dev", "--diff=--output=x"], "neither a plan file"),
         (["--compare", "dev", "prod", "--json", "x.json"], "cannot go with --compare"),
+    ],
+)
+def test_bad_input_exits_3_with_a_clear_message(
+    argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run_cli(capsys, *argv)
+    assert code == 3
+    assert message in err
+    assert out == ""
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
         (["--diff", "HEAD", "--compare", "dev", "prod"], "not allowed with argument"),
         (["--stack"], "expected one argument"),
         (["--frobnicate"], "unrecognized arguments: --frobnicate"),
     ],
 )
-def test_bad_input_exits_1_with_a_clear_message(
+def test_a_bad_command_line_exits_2_with_the_usage(
     argv: list[str], message: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, out, err = run_cli(capsys, *argv)
-    assert code == 1
+    assert code == 2
+    assert err.startswith("usage: python -m plan")
     assert message in err
     assert out == ""
 
 
-def test_invalid_settings_exit_1_with_the_settings_error(
+def test_help_exits_0_and_lists_the_exit_statuses(capsys: pytest.CaptureFixture[str]) -> None:
+    code, out, err = run_cli(capsys, "--help")
+    assert (code, err) == (0, "")
+    assert out.startswith("usage: python -m plan")
+    assert "6 changes, 7 destructive changes" in " ".join(out.split())
+
+
+def test_invalid_settings_exit_3_with_the_settings_error(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     root = _invalid_settings_root(tmp_path)
     code, out, err = run_cli(capsys, "--stack", "bad", "--json", str(root / "p.json"), root=root)
-    assert (code, out) == (1, "")
+    assert (code, out) == (3, "")
+    assert "Traceback" not in err
     assert "azureml-dask:protect" in err
     assert not (root / "p.json").exists()
+
+
+def test_a_key_given_twice_in_the_stack_file_exits_3_naming_file_line_and_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    shutil.copy(REPO_ROOT / "__main__.py", tmp_path / "__main__.py")
+    # The dev stack file with a second `skuName` in its data lake settings.
+    lines = (REPO_ROOT / "Pulumi.dev.yaml").read_text().splitlines()
+    first = next(i for i, line in enumerate(lines) if line.strip().startswith("skuName:"))
+    lines.insert(first + 1, "    skuName: Standard_GRS")
+    (tmp_path / "Pulumi.twice.yaml").write_text("\n".join(lines) + "\n")
+    code, out, err = run_cli(capsys, "--stack", "twice", root=tmp_path)
+    assert (code, out) == (3, "")
+    assert err.startswith(
+        f"error: Pulumi.twice.yaml line {first + 2}: duplicate key 'skuName' "
+        f"(first given on line {first + 1})"
+    )
+    assert "Traceback" not in err
 
 
 @pytest.mark.parametrize(
@@ -313,7 +393,7 @@ def test_a_bad_plan_file_is_named(
     bad = tmp_path / "base.json"
     bad.write_text(content)
     code, out, err = run_cli(capsys, "--stack", "dev", "--diff", str(bad))
-    assert (code, out) == (1, "")
+    assert (code, out) == (3, "")
     assert str(bad) in err
     assert message in err
 
@@ -323,7 +403,7 @@ def test_a_plan_file_of_another_stack_is_refused(
 ) -> None:
     _dev_plan(tmp_path, capsys)
     code, out, err = run_cli(capsys, "--stack", "prod", "--diff", str(tmp_path / "dev.json"))
-    assert (code, out) == (1, "")
+    assert (code, out) == (3, "")
     assert "the plan of stack 'dev', not 'prod'" in err
     assert "--compare" in err
 
@@ -333,7 +413,7 @@ def test_json_into_a_missing_directory_writes_nothing(
 ) -> None:
     target = tmp_path / "missing" / "plan.json"
     code, _, err = run_cli(capsys, "--stack", "dev", "--json", str(target))
-    assert code == 1
+    assert code == 3
     assert f"directory {target.parent} does not exist" in err
     assert not target.parent.exists()
 
@@ -342,20 +422,20 @@ def test_json_onto_a_directory_is_refused(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     code, _, err = run_cli(capsys, "--stack", "dev", "--json", str(tmp_path))
-    assert code == 1
+    assert code == 3
     assert "is a directory" in err
     assert list(tmp_path.iterdir()) == []
 
 
 def test_errors_never_show_a_traceback_from_the_command_line() -> None:
     done = subprocess.run(
-        [sys.executable, "-m", "infra.plan", "--stack", "dev", "--diff", "nothing-like-this"],
+        [sys.executable, "-m", "plan", "--stack", "dev", "--diff", "nothing-like-this"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         check=False,
     )
-    assert done.returncode == 1
+    assert done.returncode == 3
     assert done.stderr.startswith("error: --diff 'nothing-like-this' is neither")
     assert "Traceback" not in done.stderr
 
@@ -399,7 +479,7 @@ def test_plan_diff_reports_every_stack_and_fails_only_on_errors(script_repo: Pat
 
     done = _plan_diff(root, "HEAD")
     markdown = done.stdout
-    assert done.returncode == 1  # the broken stack; changes alone would exit 0
+    assert done.returncode == 3  # the broken stack's settings; changes alone would exit 0
     assert markdown.startswith(
         "<!-- offline-plan-diff -->\n## Offline plan: this branch against `HEAD`"
     )
@@ -418,12 +498,29 @@ def test_plan_diff_reports_every_stack_and_fails_only_on_errors(script_repo: Pat
 
 
 @pytest.mark.parametrize(
-    ("args", "message"),
-    [((), "usage: scripts/plan-diff"), (("no-such-branch",), "unknown git revision")],
+    ("args", "code", "message"),
+    [
+        ((), 2, "usage: scripts/plan-diff"),
+        (("a", "b"), 2, "usage: scripts/plan-diff"),
+        (("--frobnicate",), 2, "usage: scripts/plan-diff"),
+        (("no-such-branch",), 3, "unknown git revision"),
+    ],
 )
-def test_plan_diff_bad_input_exits_1(
-    script_repo: Path, args: tuple[str, ...], message: str
+def test_plan_diff_bad_input_exits_2_or_3(
+    script_repo: Path, args: tuple[str, ...], code: int, message: str
 ) -> None:
     done = _plan_diff(script_repo, *args)
-    assert done.returncode == 1
+    assert done.returncode == code
     assert message in done.stderr
+    if code == 2:
+        assert done.stdout == ""
+    else:  # the Markdown says why too: the workflow posts it
+        assert "is not a git revision of this repository" in done.stdout
+
+
+@pytest.mark.parametrize("flag", ["--help", "-h"])
+def test_plan_diff_help_exits_0_with_the_usage(script_repo: Path, flag: str) -> None:
+    done = _plan_diff(script_repo, flag)
+    assert (done.returncode, done.stderr) == (0, "")
+    assert done.stdout.startswith("usage: scripts/plan-diff <git revision>")
+    assert "exit status" in done.stdout

@@ -1,4 +1,4 @@
-"""`python -m infra.plan`: the offline plan people read."""
+"""`python -m plan`: the offline plan people read."""
 
 from __future__ import annotations
 
@@ -10,8 +10,9 @@ from pathlib import Path
 
 import pytest
 
-from infra.offline import REPO_ROOT
-from infra.plan import build_plan, main, render_text
+from plan.cli import main
+from plan.offline import REPO_ROOT
+from plan.stack_plan import build_plan, render_text
 from tests.conftest import _run
 
 
@@ -48,27 +49,27 @@ def test_cli_prints_the_plan(capsys: pytest.CaptureFixture[str]) -> None:
     assert out.startswith("Stack dev:")
 
 
-def test_cli_bad_stack_exits_1_without_traceback() -> None:
+def test_cli_bad_stack_exits_3_without_traceback() -> None:
     result = subprocess.run(
-        [sys.executable, "-m", "infra.plan", "--stack", "nope"],
+        [sys.executable, "-m", "plan", "--stack", "nope"],
         cwd=REPO_ROOT,
         capture_output=True,
         text=True,
         check=False,
     )
-    assert result.returncode == 1
+    assert result.returncode == 3
     assert "Pulumi.nope.yaml" in result.stderr
     assert "Traceback" not in result.stderr
     assert result.stdout == ""
 
 
-def test_cli_invalid_settings_exit_1(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+def test_cli_invalid_settings_exit_3(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     shutil.copy(REPO_ROOT / "__main__.py", tmp_path / "__main__.py")
     (tmp_path / "Pulumi.bad.yaml").write_text(
         "config:\n  azureml-dask:location: West Europe\n"
         "  azureml-dask:tags:\n    owner: me\n    costCenter: c\n"
     )
-    assert main(["--stack", "bad"], root=tmp_path) == 1
+    assert main(["--stack", "bad"], root=tmp_path) == 3
     captured = capsys.readouterr()
     assert "azureml-dask:location = 'West Europe'" in captured.err
     assert captured.out == ""

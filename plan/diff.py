@@ -1,6 +1,6 @@
 """What changes between two offline plans, and which of those changes destroy data.
 
-Pure logic over the plain plan structures `infra.plan.build_plan` returns (and `--json`
+Pure logic over the plain plan structures `plan.stack_plan.build_plan` returns (and `--json`
 writes): no engine run, no files, no git. Resources are matched by type token and logical
 name (`address`), the identity Pulumi itself uses inside a stack. Two uses:
 
@@ -20,7 +20,9 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from infra.offline import SECRET_MASK
+from infra.compute import CLUSTER_REPLACE_ON_CHANGES, INSTANCE_REPLACE_ON_CHANGES
+from plan.exit_codes import ExitCode
+from plan.offline import SECRET_MASK
 
 
 class Absent:
@@ -59,7 +61,7 @@ class Replacement:
     """Whether removing the resource from the program deletes data too."""
 
 
-# Checked against the installed pulumi-azure-native (tests/infra/test_plan_diff.py verifies
+# Checked against the installed pulumi-azure-native (tests/plan/test_diff.py verifies
 # every top-level name is an input of the SDK class). Names, resource group and parent
 # names are URL path segments: azure-native replaces the resource when they change. Azure
 # cannot move a resource between regions, and documents `isHnsEnabled`, a workspace's
@@ -115,8 +117,8 @@ REPLACEMENTS: tuple[Replacement, ...] = (
             "workspaceName",
             "resourceGroupName",
             "location",
-            "properties.properties.vmSize",
-            "properties.properties.subnet",
+            # What the program itself replaces on change (infra/compute.py): one source.
+            *dict.fromkeys([*CLUSTER_REPLACE_ON_CHANGES, *INSTANCE_REPLACE_ON_CHANGES]),
         ),
         "the jobs running on it (and a compute instance's local disk)",
         removal_loses_data=False,
@@ -215,11 +217,11 @@ class PlanDiff:
         return bool(self.resources or self.outputs)
 
     @property
-    def exit_code(self) -> int:
-        """0 no changes, 2 changes, 3 destructive changes (the CLI's contract)."""
+    def exit_code(self) -> ExitCode:
+        """The CLI's status for this diff: no changes, changes, or destructive changes."""
         if self.destructive:
-            return 3
-        return 2 if self.has_changes else 0
+            return ExitCode.DESTRUCTIVE_CHANGES
+        return ExitCode.CHANGES if self.has_changes else ExitCode.NO_CHANGES
 
 
 def _check_plan(plan: Mapping[str, Any], label: str) -> None:
@@ -229,7 +231,7 @@ def _check_plan(plan: Mapping[str, Any], label: str) -> None:
     if missing:
         raise PlanFormatError(
             f"{label}: not a plan (missing {', '.join(missing)}); write one with "
-            "`python -m infra.plan --stack <stack> --json FILE`"
+            "`python -m plan --stack <stack> --json FILE`"
         )
     if not isinstance(plan["resources"], list) or not isinstance(plan["outputs"], Mapping):
         raise PlanFormatError(f"{label}: `resources` must be a list and `outputs` an object")

@@ -19,7 +19,8 @@ from infra.access import SERVICE_PRINCIPAL_SECRET_NAME
 if TYPE_CHECKING:
     from infra.platform import Platform
 
-CONTRACT_VERSION = "1"
+# "2" adds the clusters' VM facts (from infra/catalog/vm_sizes.py) for job sizing.
+CONTRACT_VERSION = "2"
 
 
 @dataclass(frozen=True)
@@ -27,9 +28,18 @@ class OutputSpec:
     """One stack output: its name, JSON type, meaning, and how the platform provides it."""
 
     name: str
-    type: str  # "string" or "list of strings"
+    type: str  # "string", "list of strings", "list of integers" or "list of numbers"
     description: str
     value: Callable[[Platform], Any]
+
+
+def _cluster_facts(fact: str) -> Callable[[Platform], list[Any]]:
+    """One VM fact per cluster, in `computeClusterNames` order (0 for an unlisted size)."""
+
+    def value(platform: Platform) -> list[Any]:
+        return [getattr(c.vm, fact) if c.vm else 0 for c in platform.settings.compute_clusters]
+
+    return value
 
 
 def _dfs_urls(platform: Platform) -> pulumi.Output[list[str]]:
@@ -98,6 +108,36 @@ OUTPUTS: tuple[OutputSpec, ...] = (
         "list of strings",
         "Compute cluster names; the first is the default for jobs.",
         lambda p: [c.name for c in p.compute.clusters],
+    ),
+    OutputSpec(
+        "computeClusterVmSizes",
+        "list of strings",
+        "VM size of each cluster, same order as `computeClusterNames`.",
+        lambda p: [c.vm_size for c in p.settings.compute_clusters],
+    ),
+    OutputSpec(
+        "computeClusterMaxNodes",
+        "list of integers",
+        "Maximum nodes of each cluster, same order.",
+        lambda p: [c.max_nodes for c in p.settings.compute_clusters],
+    ),
+    OutputSpec(
+        "computeClusterVCpus",
+        "list of integers",
+        "vCPUs per node of each cluster (VM catalog; 0 for an unlisted size).",
+        _cluster_facts("vcpus"),
+    ),
+    OutputSpec(
+        "computeClusterGpus",
+        "list of integers",
+        "GPUs per node of each cluster (VM catalog; 0 for none or an unlisted size).",
+        _cluster_facts("gpus"),
+    ),
+    OutputSpec(
+        "computeClusterMemoryGiB",
+        "list of numbers",
+        "Memory (GiB) per node of each cluster (VM catalog; 0 for an unlisted size).",
+        _cluster_facts("memory_gib"),
     ),
     OutputSpec(
         "computeClusterIdentityClientId",

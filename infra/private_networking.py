@@ -33,7 +33,7 @@ PRIVATE_LINK_GROUPS: Mapping[str, tuple[str, ...]] = {
 }
 """What a private stack reaches privately: target key -> sub-resources (one endpoint each)."""
 
-MIN_PRIVATE_ENDPOINT_SUBNET_PREFIX = 27
+
 """Smallest private endpoint subnet (/27, 32 addresses) for a private stack: Azure keeps 5,
 and the workspace and registry endpoints take several addresses each."""
 

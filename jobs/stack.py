@@ -20,6 +20,8 @@ from typing import Any
 from jobs.errors import InvalidInputError
 
 CONTRACT_VERSION = "1"
+# Versions this package reads: "2" only adds outputs (the clusters' VM facts).
+READABLE_VERSIONS = ("1", "2")
 
 _STRING_KEYS = (
     "subscriptionId",
@@ -122,10 +124,11 @@ def parse_outputs(raw: Mapping[str, Any], source: str) -> StackOutputs:
     version = raw.get("outputsContractVersion")
     if version is None:
         raise fail("outputsContractVersion", "is missing")
-    if version != CONTRACT_VERSION:
+    if version not in READABLE_VERSIONS:
         raise fail(
             "outputsContractVersion",
-            f"is {version!r}; this jobs package reads contract version {CONTRACT_VERSION!r}",
+            f"is {version!r}; this jobs package reads contract versions "
+            f"{' and '.join(READABLE_VERSIONS)}",
         )
     strings: dict[str, str] = {}
     for key in _STRING_KEYS:

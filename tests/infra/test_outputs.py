@@ -34,7 +34,26 @@ RELEASED: dict[str, dict[str, str]] = {
     }
 }
 
-PYTHON_TYPES = {"string": str, "list of strings": list}
+RELEASED["2"] = {
+    **RELEASED["1"],
+    "computeClusterVmSizes": "list of strings",
+    "computeClusterMaxNodes": "list of integers",
+    "computeClusterVCpus": "list of integers",
+    "computeClusterGpus": "list of integers",
+    "computeClusterMemoryGiB": "list of numbers",
+}
+
+PYTHON_TYPES = {
+    "string": str,
+    "list of strings": list,
+    "list of integers": list,
+    "list of numbers": list,
+}
+ITEM_TYPES: dict[str, type | tuple[type, ...]] = {
+    "list of strings": str,
+    "list of integers": int,
+    "list of numbers": (int, float),
+}
 
 
 def test_contract_keeps_every_released_output_and_type() -> None:
@@ -59,7 +78,7 @@ def test_stack_exports_exactly_the_contract(stack_run: StackRun) -> None:
         value = stack_run.outputs[spec.name]
         assert isinstance(value, PYTHON_TYPES[spec.type]), spec.name
         if isinstance(value, list):
-            assert all(isinstance(v, str) for v in value), spec.name
+            assert all(isinstance(v, ITEM_TYPES[spec.type]) for v in value), spec.name
 
 
 def test_outputs_are_never_secret(stack_run: StackRun) -> None:
@@ -96,3 +115,18 @@ def test_readme_table_is_the_contract() -> None:
     assert markdown_table() in section, "regenerate with `python -m infra.outputs`"
     documented = re.findall(r"^\| `([A-Za-z0-9]+)` \|", section, flags=re.M)
     assert documented == [spec.name for spec in OUTPUTS]
+
+
+def test_cluster_vm_facts_come_from_the_catalog(
+    stack_run: StackRun, stack_settings: Settings
+) -> None:
+    out = stack_run.outputs
+    clusters = stack_settings.compute_clusters
+    assert out["computeClusterVmSizes"] == [c.vm_size for c in clusters]
+    assert out["computeClusterMaxNodes"] == [c.max_nodes for c in clusters]
+    assert out["computeClusterVCpus"] == [c.vm.vcpus if c.vm else 0 for c in clusters]
+    assert out["computeClusterGpus"] == [c.vm.gpus if c.vm else 0 for c in clusters]
+    assert out["computeClusterMemoryGiB"] == [c.vm.memory_gib if c.vm else 0 for c in clusters]
+    if stack_settings.stack == "dev":
+        assert out["computeClusterVCpus"] == [4]  # Standard_D4s_v5
+        assert out["computeClusterMemoryGiB"] == [16]

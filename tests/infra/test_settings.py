@@ -54,7 +54,7 @@ def test_defaults_are_small_cheap_and_valid() -> None:
 def test_settings_are_frozen() -> None:
     s = parse()
     with pytest.raises(AttributeError):
-        s.location = "eastus"  # type: ignore[misc]
+        s.location = "eastus"
 
 
 def test_every_problem_is_reported_at_once() -> None:
@@ -455,3 +455,11 @@ def test_readme_documents_every_setting_and_only_real_ones() -> None:
     leaves = {k for k in known if not any(o.startswith((f"{k}.", f"{k}[")) for o in known)}
     assert leaves - documented == set(), "settings missing from the README"
     assert documented - known == set(), "README documents settings that do not exist"
+
+
+def test_settings_page_table_is_generated_from_the_models() -> None:
+    from infra.offline import REPO_ROOT
+    from infra.settings.reference import markdown_table
+
+    page = (REPO_ROOT / "docs" / "settings.md").read_text()
+    assert markdown_table() in page, "regenerate with `python -m infra.settings`"

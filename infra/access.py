@@ -11,7 +11,7 @@ import pulumi
 import pulumi_azuread as azuread
 from pulumi_azure_native import authorization, keyvault, managedidentity
 
-from infra.common import Placement
+from infra.placement import Placement
 from infra.settings import GroupSettings, ServicePrincipalSettings
 
 # Azure built-in role definition GUIDs: the one table every assignment reads.

@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from infra.data_lake import TARGET as DATA_LAKE
 from infra.diagnostics import (
     ALL_LOGS,
     ALL_METRICS,
     STORAGE_TRANSACTION_METRICS,
     Diagnostics,
     DiagnosticTarget,
-    blob_service_uri,
 )
 from infra.locks import Locks
 from tests.component_mocks import by_type, run_components
@@ -26,7 +26,7 @@ def test_every_target_sends_all_logs_and_its_metrics_to_log_analytics():
                 DiagnosticTarget("workspace", "/id/workspace"),
                 DiagnosticTarget(
                     "data-lake",
-                    blob_service_uri("/id/lake"),
+                    DATA_LAKE.diagnostics_scope("/id/lake"),
                     metric_categories=(STORAGE_TRANSACTION_METRICS,),
                 ),
             ),

@@ -13,7 +13,7 @@ TARGET = Target(
     key="container-registry",
     private_endpoints=("registry",),
     diagnostic_settings=DiagnosticCategories(),
-    lock=False,
+    lock=True,
 )
 
 

@@ -13,7 +13,7 @@ TARGET = Target(
     key="key-vault",
     private_endpoints=("vault",),
     diagnostic_settings=DiagnosticCategories(),
-    lock=False,
+    lock=True,
 )
 
 

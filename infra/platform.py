@@ -95,6 +95,8 @@ class Platform(pulumi.ComponentResource):
             groups=settings.groups,
             data_lake_id=self.data_lake.id,
             workspace_id=self.workspace.id,
+            container_registry_id=self.container_registry.id,
+            image_build_compute=settings.image_build_compute,
             key_vault_name=self.key_vault.name,
             subscription_id=self.client.subscription_id,
             deployer_object_id=self.client.object_id,
@@ -113,7 +115,11 @@ class Platform(pulumi.ComponentResource):
             # No-public-IP nodes talk to Azure ML only through the workspace private endpoint
             # (Azure rejects them without it); in a private stack they also reach storage,
             # vault and registry only privately: have endpoints and DNS in place first.
-            depends_on=[self.private_networking] if self.private_networking else [],
+            # Nodes pull their image and read the lake as the identity: grants come first.
+            depends_on=[
+                *([self.private_networking] if self.private_networking else []),
+                *self.access.compute_identity_role_assignments,
+            ],
             opts=child,
         )
         self.datastores = Datastores(
@@ -185,7 +191,6 @@ class Platform(pulumi.ComponentResource):
         if settings.protect:
             self.locks = Locks(
                 "locks",
-                resource_group_name=self.resource_group.name,
                 resources={t.key: resource_ids[t.key] for t in TARGETS if t.lock},
                 opts=child,
             )

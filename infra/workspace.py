@@ -20,7 +20,7 @@ TARGET = Target(
     key="workspace",
     private_endpoints=("amlworkspace",),
     diagnostic_settings=DiagnosticCategories(),
-    lock=False,
+    lock=True,
 )
 
 

@@ -14,7 +14,7 @@ TARGET = Target(
     key="workspace-storage",
     private_endpoints=("blob", "file"),
     diagnostic_settings=None,
-    lock=False,
+    lock=True,
 )
 
 

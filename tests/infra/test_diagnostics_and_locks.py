@@ -54,16 +54,15 @@ def test_duplicate_diagnostic_keys_are_rejected():
         run_components(declare)
 
 
-def test_locks_are_can_not_delete_on_the_group_and_each_resource():
+def test_locks_are_can_not_delete_on_each_resource_and_never_on_the_group():
     def declare() -> None:
-        Locks("locks", resource_group_name="rg-prod", resources={"data-lake": "/id/lake"})
+        Locks("locks", resources={"data-lake": "/id/lake", "key-vault": "/id/vault"})
 
     registrations = run_components(declare)
-    (group_lock,) = by_type(
-        registrations, "azure-native:authorization:ManagementLockAtResourceGroupLevel"
+    assert (
+        by_type(registrations, "azure-native:authorization:ManagementLockAtResourceGroupLevel")
+        == []
     )
-    assert group_lock.inputs["level"] == "CanNotDelete"
-    assert group_lock.inputs["resourceGroupName"] == "rg-prod"
-    (lake_lock,) = by_type(registrations, "azure-native:authorization:ManagementLockByScope")
-    assert lake_lock.inputs["level"] == "CanNotDelete"
-    assert lake_lock.inputs["scope"] == "/id/lake"
+    locks = by_type(registrations, "azure-native:authorization:ManagementLockByScope")
+    assert {lock.inputs["scope"] for lock in locks} == {"/id/lake", "/id/vault"}
+    assert {lock.inputs["level"] for lock in locks} == {"CanNotDelete"}

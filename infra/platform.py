@@ -64,6 +64,15 @@ class Platform(pulumi.ComponentResource):
             settings.data_lake,
             placement,
             child,
+            workspace_id=pulumi.Output.concat(
+                "/subscriptions/",
+                self.client.subscription_id,
+                "/resourceGroups/",
+                self.resource_group.name,
+                "/providers/Microsoft.MachineLearningServices/workspaces/",
+                settings.workspace.name,
+            ),
+            tenant_id=self.client.tenant_id,
             private_networking=settings.private_networking,
         )
         self.workspace_storage = self.storage_accounts.workspace_storage

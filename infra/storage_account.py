@@ -18,19 +18,23 @@ def hardened_account(
     private_networking: bool,
     placement: Placement,
     opts: pulumi.ResourceOptions,
+    resource_access_rules: list[storage.ResourceAccessRuleArgs] | None = None,
 ) -> storage.StorageAccount:
-    """A StorageV2 account with HTTPS only, TLS 1.2, no public blobs, no cross-tenant copies."""
-    # Private: reachable only through its private endpoints (and trusted Azure services).
-    network = (
-        {
-            "public_network_access": "Disabled",
-            "network_rule_set": storage.NetworkRuleSetArgs(
-                default_action=storage.DefaultAction.DENY, bypass="AzureServices"
-            ),
-        }
-        if private_networking
-        else {"public_network_access": "Enabled"}
-    )
+    """A StorageV2 account with HTTPS only, TLS 1.2, no public blobs, no cross-tenant copies.
+
+    Private: reachable only through its private endpoints and trusted Azure services; with
+    `resource_access_rules`, public access stays Enabled but denies every network except the
+    listed resource instances (the workspace storage pattern).
+    """
+    network: dict = {"public_network_access": "Enabled"}
+    if private_networking:
+        network["network_rule_set"] = storage.NetworkRuleSetArgs(
+            default_action=storage.DefaultAction.DENY,
+            bypass="AzureServices",
+            **({"resource_access_rules": resource_access_rules} if resource_access_rules else {}),
+        )
+        if not resource_access_rules:
+            network["public_network_access"] = "Disabled"
     return storage.StorageAccount(
         resource_name,
         account_name=account_name,

@@ -24,8 +24,18 @@ def workspace_storage(
     private_networking: bool,
     placement: Placement,
     parent: pulumi.Resource,
+    workspace_id: pulumi.Input[str],
+    tenant_id: pulumi.Input[str],
 ) -> storage.StorageAccount:
-    """The workspace storage account: StorageV2 WITHOUT hierarchical namespace."""
+    """The workspace storage account: StorageV2 WITHOUT hierarchical namespace.
+
+    In a private stack it follows Microsoft's secure workspace pattern: public network access
+    Enabled, default action Deny, bypass AzureServices, and a resource-access rule for the
+    workspace (with access Disabled, studio and the default datastores lose the account).
+    `workspace_id` is built from names: the workspace itself needs this account's id first.
+    """
+    # https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#secure-azure-storage-accounts
+    rules = [storage.ResourceAccessRuleArgs(resource_id=workspace_id, tenant_id=tenant_id)]
     # Azure ML's default datastores use its account key, so shared-key access stays on here.
     return hardened_account(
         TARGET.key,
@@ -36,4 +46,5 @@ def workspace_storage(
         private_networking=private_networking,
         placement=placement,
         opts=placement.options(parent),
+        resource_access_rules=rules,
     )

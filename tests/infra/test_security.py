@@ -44,7 +44,24 @@ def test_public_network_access_follows_the_private_networking_switch(
 ) -> None:
     expected = "Disabled" if stack_settings.private_networking else "Enabled"
     for type_, name in PRIVATE_LINK_TARGETS:
-        assert _public_network_access(stack_run.one(type_, name)) == expected, name
+        # The workspace storage stays Enabled, denying all but the workspace (secure pattern).
+        want = "Enabled" if name == "workspace-storage" else expected
+        assert _public_network_access(stack_run.one(type_, name)) == want, name
+
+
+def test_private_workspace_storage_admits_only_the_workspace(
+    stack_run: StackRun, stack_settings: Settings
+) -> None:
+    account = stack_run.one(SA, "workspace-storage").inputs
+    if not stack_settings.private_networking:
+        assert "networkRuleSet" not in account
+        return
+    workspace = stack_run.one(MLW, "workspace")
+    rules = account["networkRuleSet"]
+    assert (rules["defaultAction"], rules["bypass"]) == ("Deny", "AzureServices")
+    assert rules["resourceAccessRules"] == [
+        {"resourceId": workspace.id, "tenantId": stack_run.outputs["tenantId"]}
+    ]
 
 
 def test_private_stacks_deny_public_traffic_but_trusted_azure_services(

@@ -31,7 +31,7 @@ def hardened_account(
         network["network_rule_set"] = storage.NetworkRuleSetArgs(
             default_action=storage.DefaultAction.DENY,
             bypass="AzureServices",
-            **({"resource_access_rules": resource_access_rules} if resource_access_rules else {}),
+            resource_access_rules=resource_access_rules or None,
         )
         if not resource_access_rules:
             network["public_network_access"] = "Disabled"

@@ -11,7 +11,7 @@ import pulumi
 import pulumi_azuread as azuread
 from pulumi_azure_native import authorization, keyvault, managedidentity
 
-from infra.common import Placement
+from infra.placement import Placement
 from infra.settings import GroupSettings, ServicePrincipalSettings
 
 # Azure built-in role definition GUIDs: the one table every assignment reads.
@@ -24,6 +24,7 @@ ROLES: dict[str, str] = {
     "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
+    "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
 }
 
 # Which workspace role each configured group list receives.
@@ -116,6 +117,7 @@ class Access(pulumi.ComponentResource):
     compute_identity: managedidentity.UserAssignedIdentity
     service_principal: ServicePrincipalCredentials | None
     role_assignments: list[authorization.RoleAssignment]
+    compute_identity_role_assignments: list[authorization.RoleAssignment]
 
     def __init__(
         self,
@@ -126,6 +128,8 @@ class Access(pulumi.ComponentResource):
         groups: GroupSettings,
         data_lake_id: pulumi.Input[str],
         workspace_id: pulumi.Input[str],
+        container_registry_id: pulumi.Input[str],
+        image_build_compute: str | None,
         key_vault_name: pulumi.Input[str],
         subscription_id: pulumi.Input[str],
         deployer_object_id: pulumi.Input[str],
@@ -163,13 +167,24 @@ class Access(pulumi.ComponentResource):
             tags=dict(placement.tags),
             opts=pulumi.ResourceOptions(parent=self),
         )
+        identity = self.compute_identity.principal_id
         grant(
             "compute-identity",
             "Storage Blob Data Contributor",
             data_lake_id,
-            self.compute_identity.principal_id,
+            identity,
             "ServicePrincipal",
         )
+        # Only a system-assigned cluster identity gets AcrPull on the workspace registry
+        # automatically; with the admin user off, a user-assigned one must be granted it.
+        # https://learn.microsoft.com/azure/machine-learning/how-to-identity-based-service-authentication#scenario-azure-container-registry-without-admin-user
+        grant("compute-identity", "AcrPull", container_registry_id, identity, "ServicePrincipal")
+        if image_build_compute is not None:
+            # The image-build cluster pushes the images it builds to the workspace registry.
+            grant(
+                "compute-identity", "AcrPush", container_registry_id, identity, "ServicePrincipal"
+            )
+        self.compute_identity_role_assignments = list(self.role_assignments)
 
         self.service_principal = self._service_principal(
             service_principal, key_vault_name, deployer_object_id, placement

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
-from infra.common import Placement
+from infra.placement import Placement
 from infra.settings import ComputeClusterSettings, ComputeInstanceSettings
 
 # The service accepts changes to these in place but may silently ignore them: replace instead.

@@ -6,7 +6,7 @@ import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
 from infra.access import ServicePrincipalCredentials
-from infra.common import Placement
+from infra.placement import Placement
 from infra.settings import datastore_name
 
 

@@ -37,11 +37,6 @@ class DiagnosticTarget:
     log_category_groups: tuple[str, ...] = (ALL_LOGS,)
 
 
-def blob_service_uri(account_id: pulumi.Input[str]) -> pulumi.Output[str]:
-    """The blob service of a storage account: where its data-plane logs are collected."""
-    return pulumi.Output.concat(account_id, "/blobServices/default")
-
-
 class Diagnostics(pulumi.ComponentResource):
     """One diagnostic setting per target, all sending to one Log Analytics workspace."""
 

@@ -7,8 +7,8 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import network
 
-from infra.common import Placement
 from infra.naming import ResourceNames
+from infra.placement import Placement
 from infra.settings import VirtualNetworkSettings
 
 COMPUTE_SUBNET = "snet-compute"

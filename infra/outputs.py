@@ -43,8 +43,8 @@ def _cluster_facts(fact: str) -> Callable[[Platform], list[Any]]:
 
 
 def _dfs_urls(platform: Platform) -> pulumi.Output[list[str]]:
-    account = platform.storage.data_lake.name
-    filesystems = [fs.name for fs in platform.storage.filesystems]
+    account = platform.data_lake.name
+    filesystems = [fs.name for fs in platform.filesystems]
     return pulumi.Output.all(account, *filesystems).apply(
         lambda v: [f"abfss://{fs}@{v[0]}.dfs.core.windows.net/" for fs in v[1:]]
     )
@@ -69,25 +69,25 @@ OUTPUTS: tuple[OutputSpec, ...] = (
         "workspaceName",
         "string",
         "Azure ML workspace name.",
-        lambda p: p.workspace.workspace.name,
+        lambda p: p.workspace.name,
     ),
     OutputSpec(
         "workspaceId",
         "string",
         "Azure ML workspace resource id.",
-        lambda p: p.workspace.workspace.id,
+        lambda p: p.workspace.id,
     ),
     OutputSpec(
         "dataLakeAccountName",
         "string",
         "ADLS Gen2 storage account name.",
-        lambda p: p.storage.data_lake.name,
+        lambda p: p.data_lake.name,
     ),
     OutputSpec(
         "dataLakeFilesystems",
         "list of strings",
         "Data lake filesystem names.",
-        lambda p: [fs.name for fs in p.storage.filesystems],
+        lambda p: [fs.name for fs in p.filesystems],
     ),
     OutputSpec(
         "dataLakeFilesystemUrls",
@@ -169,13 +169,13 @@ OUTPUTS: tuple[OutputSpec, ...] = (
         "keyVaultUri",
         "string",
         "Key vault URI.",
-        lambda p: p.workspace.key_vault.properties.vault_uri,
+        lambda p: p.key_vault.properties.vault_uri,
     ),
     OutputSpec(
         "containerRegistryLoginServer",
         "string",
         "Container registry login server.",
-        lambda p: p.workspace.container_registry.login_server,
+        lambda p: p.container_registry.login_server,
     ),
     OutputSpec(
         "virtualNetworkId",

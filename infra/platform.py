@@ -5,23 +5,29 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import authorization, resources
 
+from infra import container_registry, data_lake, key_vault, workspace, workspace_storage
 from infra.access import Access
-from infra.common import Placement
 from infra.compute import Compute
 from infra.datastores import Datastores
-from infra.diagnostics import (
-    STORAGE_TRANSACTION_METRICS,
-    Diagnostics,
-    DiagnosticTarget,
-    blob_service_uri,
-)
+from infra.diagnostics import Diagnostics, DiagnosticTarget
 from infra.locks import Locks
 from infra.naming import ResourceNames
 from infra.network import Network
-from infra.private_networking import PRIVATE_LINK_GROUPS, PrivateLinkTarget, PrivateNetworking
+from infra.placement import Placement
+from infra.private_networking import PrivateLinkTarget, PrivateNetworking
 from infra.settings import Settings
-from infra.storage import Storage
-from infra.workspace import Workspace
+from infra.storage import StorageAccounts
+from infra.targets import Target
+from infra.workspace import WorkspaceResources
+
+TARGETS: tuple[Target, ...] = (
+    workspace.TARGET,
+    workspace_storage.TARGET,
+    data_lake.TARGET,
+    key_vault.TARGET,
+    container_registry.TARGET,
+)
+"""The one table of targets: each resource's private endpoints, diagnostics and lock."""
 
 
 class Platform(pulumi.ComponentResource):
@@ -52,37 +58,55 @@ class Platform(pulumi.ComponentResource):
         )
         child = pulumi.ResourceOptions(parent=self)
         self.network = Network("network", settings.virtual_network, names, placement, child)
-        self.storage = Storage(
+        self.storage_accounts = StorageAccounts(
             "storage",
             settings.storage_account,
             settings.data_lake,
             placement,
             child,
+            workspace_id=pulumi.Output.concat(
+                "/subscriptions/",
+                self.client.subscription_id,
+                "/resourceGroups/",
+                self.resource_group.name,
+                "/providers/Microsoft.MachineLearningServices/workspaces/",
+                settings.workspace.name,
+            ),
+            tenant_id=self.client.tenant_id,
             private_networking=settings.private_networking,
         )
-        self.workspace = Workspace(
+        self.workspace_storage = self.storage_accounts.workspace_storage
+        self.data_lake = self.storage_accounts.data_lake
+        self.filesystems = self.storage_accounts.filesystems
+        self.workspace_resources = WorkspaceResources(
             "workspace",
             workspace=settings.workspace,
-            key_vault=settings.key_vault,
-            container_registry=settings.container_registry,
+            key_vault_settings=settings.key_vault,
+            container_registry_settings=settings.container_registry,
             log_analytics=settings.log_analytics,
             names=names,
-            storage_account_id=self.storage.storage_account.id,
+            storage_account_id=self.workspace_storage.id,
             tenant_id=self.client.tenant_id,
             placement=placement,
             private_networking=settings.private_networking,
             image_build_compute=settings.image_build_compute,
             opts=child,
         )
+        self.workspace = self.workspace_resources.workspace
+        self.key_vault = self.workspace_resources.key_vault
+        self.container_registry = self.workspace_resources.container_registry
+        self.log_analytics_workspace = self.workspace_resources.log_analytics_workspace
         self._secure(settings, names, child)
         self.access = Access(
             "access",
             identity_name=names.compute_identity,
             service_principal=settings.service_principal,
             groups=settings.groups,
-            data_lake_id=self.storage.data_lake.id,
-            workspace_id=self.workspace.workspace.id,
-            key_vault_name=self.workspace.key_vault.name,
+            data_lake_id=self.data_lake.id,
+            workspace_id=self.workspace.id,
+            container_registry_id=self.container_registry.id,
+            image_build_compute=settings.image_build_compute,
+            key_vault_name=self.key_vault.name,
             subscription_id=self.client.subscription_id,
             deployer_object_id=self.client.object_id,
             placement=placement,
@@ -92,7 +116,7 @@ class Platform(pulumi.ComponentResource):
             "compute",
             clusters=settings.compute_clusters,
             instances=settings.compute_instances,
-            workspace_name=self.workspace.workspace.name,
+            workspace_name=self.workspace.name,
             subnet_id=self.network.compute_subnet.id,
             identity_id=self.access.compute_identity.id,
             tenant_id=self.client.tenant_id,
@@ -100,18 +124,22 @@ class Platform(pulumi.ComponentResource):
             # No-public-IP nodes talk to Azure ML only through the workspace private endpoint
             # (Azure rejects them without it); in a private stack they also reach storage,
             # vault and registry only privately: have endpoints and DNS in place first.
-            depends_on=[self.private_networking] if self.private_networking else [],
+            # Nodes pull their image and read the lake as the identity: grants come first.
+            depends_on=[
+                *([self.private_networking] if self.private_networking else []),
+                *self.access.compute_identity_role_assignments,
+            ],
             opts=child,
         )
         self.datastores = Datastores(
             "datastores",
             filesystems=settings.data_lake.filesystems,
-            data_lake_name=self.storage.data_lake.name,
-            workspace_name=self.workspace.workspace.name,
+            data_lake_name=self.data_lake.name,
+            workspace_name=self.workspace.name,
             service_principal=self.access.service_principal,
             tenant_id=self.client.tenant_id,
             placement=placement,
-            depends_on=[*self.storage.filesystems, *self.access.role_assignments],
+            depends_on=[*self.filesystems, *self.access.role_assignments],
             opts=child,
         )
         self.register_outputs({"resourceGroupName": self.resource_group.name})
@@ -125,26 +153,25 @@ class Platform(pulumi.ComponentResource):
         without public IPs reach Azure ML only through it. `privateNetworking` adds the
         endpoints of storage, key vault and registry (and turns public access off).
         """
-        workspace, storage = self.workspace, self.storage
-        resource_ids = {
-            "workspace": workspace.workspace.id,
-            "workspace-storage": storage.storage_account.id,
-            "data-lake": storage.data_lake.id,
-            "key-vault": workspace.key_vault.id,
-            "container-registry": workspace.container_registry.id,
+        resource_ids: dict[str, pulumi.Input[str]] = {
+            workspace.TARGET.key: self.workspace.id,
+            workspace_storage.TARGET.key: self.workspace_storage.id,
+            data_lake.TARGET.key: self.data_lake.id,
+            key_vault.TARGET.key: self.key_vault.id,
+            container_registry.TARGET.key: self.container_registry.id,
         }
-        keys = [
-            key
-            for key in PRIVATE_LINK_GROUPS
-            if settings.private_networking or (key == "workspace" and settings.has_compute)
+        private = [
+            t
+            for t in TARGETS
+            if settings.private_networking or (t is workspace.TARGET and settings.has_compute)
         ]
         self.private_networking: PrivateNetworking | None = None
-        if keys:
+        if private:
             self.private_networking = PrivateNetworking(
                 "private-networking",
                 targets=tuple(
-                    PrivateLinkTarget(key, resource_ids[key], PRIVATE_LINK_GROUPS[key])
-                    for key in keys
+                    PrivateLinkTarget(t.key, resource_ids[t.key], t.private_endpoints)
+                    for t in private
                 ),
                 virtual_network_id=self.network.virtual_network.id,
                 subnet_id=self.network.private_endpoint_subnet.id,
@@ -156,24 +183,23 @@ class Platform(pulumi.ComponentResource):
             )
         self.diagnostics = Diagnostics(
             "diagnostics",
-            targets=(
-                DiagnosticTarget("workspace", workspace.workspace.id),
+            targets=tuple(
                 DiagnosticTarget(
-                    "data-lake",
-                    blob_service_uri(storage.data_lake.id),
-                    metric_categories=(STORAGE_TRANSACTION_METRICS,),
-                ),
-                DiagnosticTarget("key-vault", workspace.key_vault.id),
-                DiagnosticTarget("container-registry", workspace.container_registry.id),
+                    t.key,
+                    t.diagnostics_scope(resource_ids[t.key]),
+                    metric_categories=t.diagnostic_settings.metric_categories,
+                    log_category_groups=t.diagnostic_settings.log_category_groups,
+                )
+                for t in TARGETS
+                if t.diagnostic_settings is not None
             ),
-            log_analytics_workspace_id=workspace.log_analytics_workspace.id,
+            log_analytics_workspace_id=self.log_analytics_workspace.id,
             opts=child,
         )
         self.locks: Locks | None = None
         if settings.protect:
             self.locks = Locks(
                 "locks",
-                resource_group_name=self.resource_group.name,
-                resources={"data-lake": storage.data_lake.id},
+                resources={t.key: resource_ids[t.key] for t in TARGETS if t.lock},
                 opts=child,
             )

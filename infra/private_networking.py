@@ -24,19 +24,6 @@ PRIVATE_DNS_ZONES: Mapping[str, tuple[str, ...]] = {
 }
 """Private endpoint group id -> the private DNS zones its records live in (Azure public cloud)."""
 
-PRIVATE_LINK_GROUPS: Mapping[str, tuple[str, ...]] = {
-    "workspace": ("amlworkspace",),
-    "workspace-storage": ("blob", "file"),
-    "data-lake": ("blob", "dfs"),
-    "key-vault": ("vault",),
-    "container-registry": ("registry",),
-}
-"""What a private stack reaches privately: target key -> sub-resources (one endpoint each)."""
-
-
-"""Smallest private endpoint subnet (/27, 32 addresses) for a private stack: Azure keeps 5,
-and the workspace and registry endpoints take several addresses each."""
-
 
 @dataclass(frozen=True)
 class PrivateLinkTarget:

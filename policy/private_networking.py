@@ -63,6 +63,20 @@ def _access_settings(resource: PolicyResource) -> tuple[Any, Any, bool]:
     return prop(props, "publicNetworkAccess"), None, False
 
 
+def _admits_only_workspaces(resource: PolicyResource) -> bool:
+    """A storage account in the secure workspace pattern: public access Enabled, but every
+    network denied except resource-access rules for Azure ML workspaces."""
+    # https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#secure-azure-storage-accounts
+    if resource.resource_type != STORAGE_ACCOUNT:
+        return False
+    rules = _safe(lambda: prop(resource.props, "networkRuleSet", "resourceAccessRules")) or []
+    return bool(rules) and all(
+        "/providers/microsoft.machinelearningservices/workspaces/"
+        in str(_safe(lambda r=r: prop(r, "resourceId")) or "").lower()
+        for r in rules
+    )
+
+
 def _safe(value: Any) -> Any:
     """Read a possibly-unknown value (during preview) as None instead of failing."""
     try:
@@ -130,7 +144,9 @@ def validate_private_networking(args: StackValidationArgs, report: ReportViolati
                 stack_level=True,
             )
 
-        if public != "Disabled":
+        if public != "Disabled" and not (
+            public == "Enabled" and default_action == "Deny" and _admits_only_workspaces(resource)
+        ):
             report_here(
                 f"this stack must be private but publicNetworkAccess is {public!r}.",
                 "set azureml-dask:privateNetworking: true in the stack file (public network "

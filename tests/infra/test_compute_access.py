@@ -143,13 +143,31 @@ def test_role_assignment_names_are_deterministic_guids(stack_run: StackRun) -> N
     assert len(names) == len(set(names))
 
 
-def test_cluster_identity_is_blob_contributor_on_the_lake_only(stack_run: StackRun) -> None:
+def test_cluster_identity_holds_exactly_its_job_roles(
+    stack_run: StackRun, stack_settings: Settings
+) -> None:
+    """Lake data for the job; AcrPull to pull its image; AcrPush where it builds images."""
     identity = stack_run.one(IDENTITY)
-    [assignment] = assignments_for(stack_run, identity.outputs["principalId"])
-    assert role_of(assignment) == "Storage Blob Data Contributor"
-    assert assignment.inputs["scope"] == stack_run.one(*LAKE).id
-    assert assignment.inputs["principalType"] == "ServicePrincipal"
+    registry = stack_run.one("azure-native:containerregistry:Registry").id
+    held = {
+        (role_of(a), a.inputs["scope"], a.inputs["principalType"])
+        for a in assignments_for(stack_run, identity.outputs["principalId"])
+    }
+    expected = {
+        ("Storage Blob Data Contributor", stack_run.one(*LAKE).id, "ServicePrincipal"),
+        ("AcrPull", registry, "ServicePrincipal"),
+    }
+    if stack_settings.image_build_compute is not None:
+        expected.add(("AcrPush", registry, "ServicePrincipal"))
+    assert held == expected
     assert stack_run.outputs["computeClusterIdentityClientId"] == identity.outputs["clientId"]
+
+
+def test_clusters_wait_for_their_identitys_role_grants(stack_run: StackRun) -> None:
+    identity = stack_run.one(IDENTITY)
+    grants = {a.urn for a in assignments_for(stack_run, identity.outputs["principalId"])}
+    for cluster in computes(stack_run, "AmlCompute"):
+        assert grants <= set(cluster.dependencies), cluster.name
 
 
 def test_group_assignments(stack_run: StackRun, stack_settings: Settings) -> None:

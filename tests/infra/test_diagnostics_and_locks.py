@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import pytest
 
+from infra.data_lake import TARGET as DATA_LAKE
 from infra.diagnostics import (
     ALL_LOGS,
     ALL_METRICS,
     STORAGE_TRANSACTION_METRICS,
     Diagnostics,
     DiagnosticTarget,
-    blob_service_uri,
 )
 from infra.locks import Locks
 from tests.component_mocks import by_type, run_components
@@ -26,7 +26,7 @@ def test_every_target_sends_all_logs_and_its_metrics_to_log_analytics():
                 DiagnosticTarget("workspace", "/id/workspace"),
                 DiagnosticTarget(
                     "data-lake",
-                    blob_service_uri("/id/lake"),
+                    DATA_LAKE.diagnostics_scope("/id/lake"),
                     metric_categories=(STORAGE_TRANSACTION_METRICS,),
                 ),
             ),
@@ -54,16 +54,15 @@ def test_duplicate_diagnostic_keys_are_rejected():
         run_components(declare)
 
 
-def test_locks_are_can_not_delete_on_the_group_and_each_resource():
+def test_locks_are_can_not_delete_on_each_resource_and_never_on_the_group():
     def declare() -> None:
-        Locks("locks", resource_group_name="rg-prod", resources={"data-lake": "/id/lake"})
+        Locks("locks", resources={"data-lake": "/id/lake", "key-vault": "/id/vault"})
 
     registrations = run_components(declare)
-    (group_lock,) = by_type(
-        registrations, "azure-native:authorization:ManagementLockAtResourceGroupLevel"
+    assert (
+        by_type(registrations, "azure-native:authorization:ManagementLockAtResourceGroupLevel")
+        == []
     )
-    assert group_lock.inputs["level"] == "CanNotDelete"
-    assert group_lock.inputs["resourceGroupName"] == "rg-prod"
-    (lake_lock,) = by_type(registrations, "azure-native:authorization:ManagementLockByScope")
-    assert lake_lock.inputs["level"] == "CanNotDelete"
-    assert lake_lock.inputs["scope"] == "/id/lake"
+    locks = by_type(registrations, "azure-native:authorization:ManagementLockByScope")
+    assert {lock.inputs["scope"] for lock in locks} == {"/id/lake", "/id/vault"}
+    assert {lock.inputs["level"] for lock in locks} == {"CanNotDelete"}

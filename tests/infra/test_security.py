@@ -44,7 +44,24 @@ def test_public_network_access_follows_the_private_networking_switch(
 ) -> None:
     expected = "Disabled" if stack_settings.private_networking else "Enabled"
     for type_, name in PRIVATE_LINK_TARGETS:
-        assert _public_network_access(stack_run.one(type_, name)) == expected, name
+        # The workspace storage stays Enabled, denying all but the workspace (secure pattern).
+        want = "Enabled" if name == "workspace-storage" else expected
+        assert _public_network_access(stack_run.one(type_, name)) == want, name
+
+
+def test_private_workspace_storage_admits_only_the_workspace(
+    stack_run: StackRun, stack_settings: Settings
+) -> None:
+    account = stack_run.one(SA, "workspace-storage").inputs
+    if not stack_settings.private_networking:
+        assert "networkRuleSet" not in account
+        return
+    workspace = stack_run.one(MLW, "workspace")
+    rules = account["networkRuleSet"]
+    assert (rules["defaultAction"], rules["bypass"]) == ("Deny", "AzureServices")
+    assert rules["resourceAccessRules"] == [
+        {"resourceId": workspace.id, "tenantId": stack_run.outputs["tenantId"]}
+    ]
 
 
 def test_private_stacks_deny_public_traffic_but_trusted_azure_services(
@@ -192,20 +209,24 @@ def test_diagnostics_send_all_logs_and_metrics_to_log_analytics(stack_run: Stack
         assert settings[uri]["metrics"] == [{"category": metric, "enabled": True}]
 
 
-def test_protected_stacks_lock_the_resource_group_and_the_data_lake(
+def test_protected_stacks_lock_each_stateful_resource_and_never_the_group(
     stack_run: StackRun, stack_settings: Settings
 ) -> None:
-    group_locks = stack_run.by_type(RG_LOCK)
+    # A delete lock on the group stops cluster scaling and blocks delete-before-replace.
+    assert stack_run.by_type(RG_LOCK) == []
     scope_locks = stack_run.by_type(SCOPE_LOCK)
     if not stack_settings.protect:
-        assert group_locks == scope_locks == []
+        assert scope_locks == []
         return
-    (group_lock,) = group_locks
-    assert group_lock.inputs["level"] == "CanNotDelete"
-    assert group_lock.inputs["resourceGroupName"] == stack_settings.resource_group_name
-    (lake_lock,) = scope_locks
-    assert lake_lock.inputs["level"] == "CanNotDelete"
-    assert lake_lock.inputs["scope"] == stack_run.one(SA, "data-lake").id
+    assert {lock.inputs["level"] for lock in scope_locks} == {"CanNotDelete"}
+    stateful = {
+        stack_run.one(SA, "data-lake").id,
+        stack_run.one(SA, "workspace-storage").id,
+        stack_run.one("azure-native:keyvault:Vault", "key-vault").id,
+        stack_run.one("azure-native:containerregistry:Registry", "container-registry").id,
+        stack_run.one("azure-native:machinelearningservices:Workspace", "workspace").id,
+    }
+    assert {lock.inputs["scope"] for lock in scope_locks} == stateful
 
 
 def test_security_components_sit_under_the_platform(
@@ -222,7 +243,7 @@ def test_security_components_sit_under_the_platform(
             ZONE_GROUP,
         }
     if stack_settings.protect:
-        expected["azureml-dask:locks:Locks"] = {RG_LOCK, SCOPE_LOCK}
+        expected["azureml-dask:locks:Locks"] = {SCOPE_LOCK}
     for component_type, child_types in expected.items():
         children = stack_run.children(components[component_type])
         assert {c.type for c in children} == child_types

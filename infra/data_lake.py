@@ -1,0 +1,69 @@
+"""The data lake: an ADLS Gen2 account (hierarchical namespace) and its filesystems."""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_azure_native import storage
+
+from infra.diagnostics import STORAGE_TRANSACTION_METRICS
+from infra.placement import Placement
+from infra.settings import DataLakeSettings
+from infra.storage_account import hardened_account
+from infra.targets import DiagnosticCategories, Target
+
+TARGET = Target(
+    key="data-lake",
+    private_endpoints=("blob", "dfs"),
+    # A storage account's own scope has metrics only; its data-plane logs are the blob service's.
+    diagnostic_settings=DiagnosticCategories(
+        metric_categories=(STORAGE_TRANSACTION_METRICS,), sub_resource="blobServices/default"
+    ),
+    lock=True,
+)
+
+
+def data_lake(
+    settings: DataLakeSettings,
+    *,
+    private_networking: bool,
+    placement: Placement,
+    parent: pulumi.Resource,
+) -> tuple[storage.StorageAccount, storage.BlobServiceProperties, list[storage.BlobContainer]]:
+    """The lake account, its blob service (soft delete), and one filesystem per name."""
+    # isHnsEnabled cannot change after creation: changing it replaces the account and
+    # destroys its data, hence `protect` on stacks that ask for it.
+    account = hardened_account(
+        TARGET.key,
+        settings.name,
+        settings.sku_name,
+        hierarchical_namespace=True,
+        allow_shared_key_access=False,
+        private_networking=private_networking,
+        placement=placement,
+        opts=placement.options(parent, stateful=True),
+    )
+    blob_service = storage.BlobServiceProperties(
+        "data-lake-blob-service",
+        account_name=account.name,
+        resource_group_name=placement.resource_group_name,
+        blob_services_name="default",
+        delete_retention_policy=storage.DeleteRetentionPolicyArgs(
+            enabled=True, days=settings.delete_retention_days
+        ),
+        container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(
+            enabled=True, days=settings.container_delete_retention_days
+        ),
+        opts=placement.options(parent),
+    )
+    filesystems = [
+        storage.BlobContainer(
+            f"filesystem-{fs}",
+            container_name=fs,
+            account_name=account.name,
+            resource_group_name=placement.resource_group_name,
+            public_access=storage.PublicAccess.NONE,
+            opts=placement.options(parent, stateful=True, depends_on=[blob_service]),
+        )
+        for fs in settings.filesystems
+    ]
+    return account, blob_service, filesystems

@@ -1,0 +1,55 @@
+"""The hardened StorageV2 account that both the workspace storage and the data lake are."""
+
+from __future__ import annotations
+
+import pulumi
+from pulumi_azure_native import storage
+
+from infra.placement import Placement
+
+
+def hardened_account(
+    resource_name: str,
+    account_name: str,
+    sku_name: str,
+    *,
+    hierarchical_namespace: bool,
+    allow_shared_key_access: bool,
+    private_networking: bool,
+    placement: Placement,
+    opts: pulumi.ResourceOptions,
+    resource_access_rules: list[storage.ResourceAccessRuleArgs] | None = None,
+) -> storage.StorageAccount:
+    """A StorageV2 account with HTTPS only, TLS 1.2, no public blobs, no cross-tenant copies.
+
+    Private: reachable only through its private endpoints and trusted Azure services; with
+    `resource_access_rules`, public access stays Enabled but denies every network except the
+    listed resource instances (the workspace storage pattern).
+    """
+    network: dict = {"public_network_access": "Enabled"}
+    if private_networking:
+        network["network_rule_set"] = storage.NetworkRuleSetArgs(
+            default_action=storage.DefaultAction.DENY,
+            bypass="AzureServices",
+            resource_access_rules=resource_access_rules or None,
+        )
+        if not resource_access_rules:
+            network["public_network_access"] = "Disabled"
+    return storage.StorageAccount(
+        resource_name,
+        account_name=account_name,
+        resource_group_name=placement.resource_group_name,
+        location=placement.location,
+        kind="StorageV2",
+        sku=storage.SkuArgs(name=sku_name),
+        access_tier=storage.AccessTier.HOT,
+        is_hns_enabled=hierarchical_namespace,
+        enable_https_traffic_only=True,
+        minimum_tls_version="TLS1_2",
+        allow_blob_public_access=False,
+        allow_shared_key_access=allow_shared_key_access,
+        allow_cross_tenant_replication=False,
+        **network,
+        tags=dict(placement.tags),
+        opts=opts,
+    )

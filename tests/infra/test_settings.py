@@ -458,8 +458,8 @@ def test_readme_documents_every_setting_and_only_real_ones() -> None:
 
 
 def test_settings_page_table_is_generated_from_the_models() -> None:
-    from infra.offline import REPO_ROOT
     from infra.settings.reference import markdown_table
+    from plan.offline import REPO_ROOT
 
     page = (REPO_ROOT / "docs" / "settings.md").read_text()
     assert markdown_table() in page, "regenerate with `python -m infra.settings`"

@@ -8,6 +8,7 @@ from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
 from infra.settings import Settings
 from plan.offline import ResourceRecord, StackRun
+from policy.posture import PRIVATE_NETWORKING_TAG
 from policy.private_networking import (
     PRIVATE_DNS_ZONE_GROUP,
     PRIVATE_ENDPOINT,
@@ -70,13 +71,15 @@ def test_each_missing_private_endpoint_is_reported(private_run: StackRun) -> Non
 
 
 def test_public_access_on_a_private_stack_is_reported(private_run: StackRun) -> None:
+    # A private stack that is not production (stage) carries the stack tag (docs/security.md).
+    tags = {PRIVATE_NETWORKING_TAG: "true"}
     for target in _targets(private_run):
         weakened = changed(target, set_path(_public_access_path(target), "Enabled"))
         # The workspace storage is Enabled by design, admitting only the workspace: weaken
         # it by dropping that resource-access rule.
         weakened = changed(weakened, set_path("networkRuleSet.resourceAccessRules", None))
         messages = violations(
-            PRIVATE_ENDPOINTS, stack_args(_replace(private_run, target, weakened))
+            PRIVATE_ENDPOINTS, stack_args(_replace(private_run, target, weakened), tags)
         )
         assert len(messages) == 1, messages
         assert "publicNetworkAccess is 'Enabled'" in messages[0]

@@ -186,8 +186,8 @@ def test_diff_against_a_git_revision(repo: Path, capsys: pytest.CaptureFixture[s
 def test_a_stack_new_since_the_revision_is_all_additions(
     repo: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    shutil.copy(repo / "Pulumi.dev.yaml", repo / "Pulumi.sandbox.yaml")
-    code, out, _ = run_cli(capsys, "--stack", "sandbox", "--diff", "HEAD", root=repo)
+    shutil.copy(repo / "Pulumi.dev.yaml", repo / "Pulumi.qa.yaml")
+    code, out, _ = run_cli(capsys, "--stack", "qa", "--diff", "HEAD", root=repo)
     assert code == 6
     assert "0 to remove, 0 to change" in out.splitlines()[0]
     assert "+ data-lake (azure-native:storage:StorageAccount)" in out

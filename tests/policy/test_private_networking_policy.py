@@ -40,6 +40,11 @@ def test_passes_on_every_stack(stack_run: StackRun) -> None:
     assert violations(PRIVATE_ENDPOINTS, stack_args(stack_run.resources)) == []
 
 
+# A private stack that is not production (stage) carries this stack tag (docs/security.md);
+# on prod it only repeats what the stack name says.
+PRIVATE_TAGS = {PRIVATE_NETWORKING_TAG: "true"}
+
+
 @pytest.fixture
 def private_run(stack_run: StackRun, stack_settings: Settings) -> StackRun:
     if not stack_settings.private_networking:
@@ -64,22 +69,20 @@ def test_each_missing_private_endpoint_is_reported(private_run: StackRun) -> Non
             r for r in _targets(private_run) if r.id == connection["privateLinkServiceId"]
         )
         rest = [r for r in private_run.resources if r.urn != endpoint.urn]
-        messages = violations(PRIVATE_ENDPOINTS, stack_args(rest))
+        messages = violations(PRIVATE_ENDPOINTS, stack_args(rest, PRIVATE_TAGS))
         assert len(messages) == 1, messages
         assert f"no private endpoint for sub-resource(s) {group}," in messages[0]
         assert _names_resource(messages[0], target)
 
 
 def test_public_access_on_a_private_stack_is_reported(private_run: StackRun) -> None:
-    # A private stack that is not production (stage) carries the stack tag (docs/security.md).
-    tags = {PRIVATE_NETWORKING_TAG: "true"}
     for target in _targets(private_run):
         weakened = changed(target, set_path(_public_access_path(target), "Enabled"))
         # The workspace storage is Enabled by design, admitting only the workspace: weaken
         # it by dropping that resource-access rule.
         weakened = changed(weakened, set_path("networkRuleSet.resourceAccessRules", None))
         messages = violations(
-            PRIVATE_ENDPOINTS, stack_args(_replace(private_run, target, weakened), tags)
+            PRIVATE_ENDPOINTS, stack_args(_replace(private_run, target, weakened), PRIVATE_TAGS)
         )
         assert len(messages) == 1, messages
         assert "publicNetworkAccess is 'Enabled'" in messages[0]
@@ -97,7 +100,7 @@ def test_network_acls_that_allow_are_reported(private_run: StackRun) -> None:
 
 def test_endpoints_without_private_dns_are_reported(private_run: StackRun) -> None:
     rest = [r for r in private_run.resources if r.type != PRIVATE_DNS_ZONE_GROUP]
-    messages = violations(PRIVATE_ENDPOINTS, stack_args(rest))
+    messages = violations(PRIVATE_ENDPOINTS, stack_args(rest, PRIVATE_TAGS))
     assert len(messages) == len(private_run.by_type(PRIVATE_ENDPOINT))
     assert all("has no private DNS zone group" in m for m in messages)
 

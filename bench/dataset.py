@@ -30,7 +30,6 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jobs import sample
-from jobs.data import Location
 from jobs.errors import InvalidInputError
 from jobs.sample import SampleSpec
 

@@ -201,7 +201,7 @@ def render(out: dict[str, Any]) -> str:
     if "memory" in out:
         mem = out["memory"]
         peaks = ", ".join(_gib(v) for v in mem["peakWorkerBytes"].values())
-        spilled = sum(mem["spilledBytesAfterPersist"].values())
+        spilled = sum(mem["spilledBytesAfterPass"].values())
         lines.append(
             f"memory run: {mem['rows']:,} rows (~{_gib(mem['datasetInMemoryBytes'])} in memory) "
             f"on {mem['workers']} x {mem['memoryLimitPerWorker']} "

@@ -363,7 +363,10 @@ def row_groups_per_partition(info: ParquetDataset, columns: list[str] | None = N
 
 
 def one_pass(
-    source: Location, info: ParquetDataset, plan: ColumnPlan, options: AnalysisOptions,
+    source: Location,
+    info: ParquetDataset,
+    plan: ColumnPlan,
+    options: AnalysisOptions,
     target: Location | None,
 ) -> list[scan.Partial]:
     """Run `jobs.scan.scan_partition` over every partition on the current scheduler and

@@ -190,12 +190,15 @@ def merge_daily(parts: list[DailySums], columns: int) -> DailySums:
     for part in parts:
         where = index[offset : offset + len(part.days)]
         offset += len(part.days)
-        np.add.at(sums, (slice(None), where), part.sums)
-        np.add.at(counts, (slice(None), where), part.counts)
+        # A part's days are distinct, so plain fancy-index addition cannot lose a repeat.
+        sums[:, where] += part.sums
+        counts[:, where] += part.counts
     return DailySums(days, rows.astype(np.int64), sums, counts)
 
 
-def daily_means(parts: list[DailySums], columns: list[str], index_name: str = "day") -> pd.DataFrame:
+def daily_means(
+    parts: list[DailySums], columns: list[str], index_name: str = "day"
+) -> pd.DataFrame:
     """Daily means of `columns`, one row per day that has rows, in order; the index holds
     each day's midnight and is named `index_name`."""
     total = merge_daily(parts, len(columns))

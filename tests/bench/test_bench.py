@@ -48,7 +48,15 @@ def results(tiny: Path, client: Client) -> dict[str, engines.Result]:
 def test_engines_agree_on_the_same_data(tiny: Path, results: dict[str, engines.Result]) -> None:
     floor, duckdb, job = results["floor"], results["duckdb"], results["job"]
     assert floor.rows == duckdb.rows == job.rows == ROWS
-    assert set(job.seconds) == {"load", "persist", "count", "describe", "daily"}
+    assert set(job.seconds) == {
+        "inspect",
+        "pass",
+        "count",
+        "describe",
+        "daily_means",
+        "prepare",
+        "report",
+    }
     checks = agree.compare(duckdb, job)
     checks += agree.check_quartiles(
         tiny, engines.plan(tiny), job, SKETCH, int(job.extra["partitions"])

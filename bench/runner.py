@@ -15,11 +15,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import agree, cluster, engines
+from bench import agree, cluster, engines, whole
 from bench.dataset import ensure_dataset
 from jobs.data import Location, inspect_parquet
 
-SECTIONS = ("main", "sweep", "scaling", "memory")
+SECTIONS = ("whole", "main", "sweep", "scaling", "memory")
 COMPUTE_STAGES = ("pass", "count", "describe", "daily_means")
 
 
@@ -167,6 +167,11 @@ def run(options: Options, log: Callable[[str], None] = print) -> dict[str, Any]:
         rows: ensure_dataset(options.data_dir, rows, progress=options.progress)
         for rows in sorted({options.rows, *sizes})
     }
+    if "whole" in options.sections:
+        log(f"{options.rows:,} rows, whole job as processes (headline)")
+        record["whole"] = whole.measure(
+            folders[options.rows], options.repeat, options.workers, options.duckdb_threads, log
+        )
     if {"main", "sweep", "scaling"} & set(options.sections):
         with cluster.local_cluster(options.workers) as client:
             wanted = sizes if "sweep" in options.sections else [options.rows]

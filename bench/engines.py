@@ -3,7 +3,7 @@
 - the floor: pyarrow reads exactly the columns the analysis reads, and does nothing else;
 - DuckDB (a fixed number of threads) computes the analysis' figures with SQL straight from
   the parquet files: row count, describe figures (exact quartiles) and daily averages;
-- the job: the project's own analysis stages (`jobs.analysis`) on the current Dask client.
+- the job: the project's own analysis (`jobs.analysis`, one pass) on the current Dask client.
 
 Every engine reads parquet from disk on every run; nothing is cached between runs except
 what the operating system keeps in its page cache (the benchmark warms it first, so all
@@ -12,6 +12,7 @@ engines start from the same warm cache).
 
 from __future__ import annotations
 
+import tempfile
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -22,7 +23,7 @@ from typing import Any
 import pandas as pd
 import pyarrow.dataset as pads
 
-from jobs import analysis
+from jobs import analysis, report
 from jobs.data import Location, inspect_parquet
 
 FIGURES = ("count", "mean", "std", "min", "25%", "50%", "75%", "max")
@@ -138,28 +139,18 @@ def run_job(
     sketch_size: int,
     on_stage: Callable[[str], None] | None = None,
 ) -> Result:
-    """The project's analysis stages on the current Dask client: load (inspect the files
-    and plan the read), persist, count, describe, daily averages."""
+    """The project's analysis (`jobs.analysis.analyze`, one pass) on the current Dask client,
+    its report written to a scratch folder and the prepared dataset not written: the
+    stage-level diagnostic, timed by the analysis' own stages."""
     result = Result("dask job", rows=0)
-    location = Location(str(folder))
-
-    def stage(name: str) -> Any:
-        if on_stage is not None:
-            on_stage(name)
-        return result.stage(name)
-
-    with stage("load"):
-        info = inspect_parquet(location)
-        chosen = analysis.plan_columns(info, analysis.AnalysisOptions(sketch_size=sketch_size))
-        lazy = analysis.read(location, chosen, info)
-    with stage("persist"):
-        persisted = analysis.persist(lazy, chosen, sketch_size)
-    with stage("count"):
-        result.rows = analysis.count_rows(persisted)
-    with stage("describe"):
-        result.describe = analysis.describe_columns(persisted)
-    with stage("daily"):
-        result.daily = analysis.daily_means(persisted)
-    result.extra["partitions"] = persisted.frame.npartitions
-    del persisted  # release the persisted partitions before the next run
+    options = analysis.AnalysisOptions(sketch_size=sketch_size, write_prepared=False)
+    with tempfile.TemporaryDirectory(prefix="bench-job-") as scratch:
+        output = Path(scratch) / "report"
+        summary = analysis.analyze(str(folder), str(output), options, on_stage=on_stage)
+        daily = pd.read_csv(output / report.DAILY_MEANS_FILE, index_col=0, parse_dates=True)
+    result.seconds = {name: float(seconds) for name, seconds in summary["timings"].items()}
+    result.rows = int(summary["rows"])
+    result.describe = summary["describe"]
+    result.daily = daily
+    result.extra["partitions"] = int(summary["partitions"])
     return result

@@ -136,6 +136,9 @@ def build(record: dict[str, Any]) -> dict[str, Any]:
         memory = dict(record["memory"])
         memory["checks"] = _checks(memory["checks"])
         out["memory"] = memory
+    if record.get("whole"):  # the headline targets: the whole job as a user runs it
+        targets["wholeJobVsDuckdb"] = [record["whole"]["jobVsDuckdb"], 0.9]
+        targets["wholeJobVsFloor"] = [record["whole"]["jobVsFloor"], 2.0]
     out["targets"] = {
         name: {
             "value": value,
@@ -145,8 +148,13 @@ def build(record: dict[str, Any]) -> dict[str, Any]:
         }
         for name, (value, limit) in targets.items()
     }
-    out["agreement"] = all(not s["checks"]["failed"] for s in out["sizes"]) and not (
-        out.get("memory", {}).get("checks", {}).get("failed")
+    if record.get("whole"):
+        out["whole"] = record["whole"]
+    whole_ok = all(c["ok"] for c in out.get("whole", {}).get("checks", []))
+    out["agreement"] = (
+        whole_ok
+        and all(not s["checks"]["failed"] for s in out["sizes"])
+        and not (out.get("memory", {}).get("checks", {}).get("failed"))
     )
     out["seconds"] = record.get("seconds")
     return out
@@ -201,7 +209,7 @@ def render(out: dict[str, Any]) -> str:
     if "memory" in out:
         mem = out["memory"]
         peaks = ", ".join(_gib(v) for v in mem["peakWorkerBytes"].values())
-        spilled = sum(mem["spilledBytesAfterPersist"].values())
+        spilled = sum(mem["spilledBytesAfterPass"].values())
         lines.append(
             f"memory run: {mem['rows']:,} rows (~{_gib(mem['datasetInMemoryBytes'])} in memory) "
             f"on {mem['workers']} x {mem['memoryLimitPerWorker']} "
@@ -209,6 +217,18 @@ def render(out: dict[str, Any]) -> str:
             f"{_gib(spilled)} spilled, peak worker memory {peaks}, "
             f"{mem['checks']['passed']} checks passed, {len(mem['checks']['failed'])} failed"
         )
+    if "whole" in out:
+        w = out["whole"]
+        m = w["medianSeconds"]
+        lines += [
+            "",
+            f"whole job (processes, median of {w['repeat']}), {w['rows']:,} rows: "
+            f"job {m['job']:.2f}s, duckdb {m['duckdb']:.2f}s, floor {m['floor']:.2f}s; "
+            f"job/duckdb {w['jobVsDuckdb']:.2f}x, job/floor {w['jobVsFloor']:.2f}x",
+        ]
+        for check in w["checks"]:
+            verdict = "agree" if check["ok"] else "DISAGREE"
+            lines.append(f"  {check['name']}: {verdict} ({check['detail']})")
     if out["targets"]:
         lines += ["", "targets:"]
         for name, t in out["targets"].items():

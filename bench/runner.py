@@ -15,12 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bench import agree, cluster, engines
+from bench import agree, cluster, engines, whole
 from bench.dataset import ensure_dataset
 from jobs.data import Location, inspect_parquet
 
-SECTIONS = ("main", "sweep", "scaling", "memory")
-COMPUTE_STAGES = ("persist", "count", "describe", "daily")
+SECTIONS = ("whole", "main", "sweep", "scaling", "memory")
+COMPUTE_STAGES = ("pass", "count", "describe", "daily_means")
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ def warm_page_cache(folder: Path) -> None:
 
 
 def compute_seconds(result: engines.Result) -> float:
-    """The job's time on the stages that do work on the cluster (all but planning the read)."""
+    """The job's time on the stages that do work on the cluster (not inspect or report)."""
     return sum(result.seconds.get(stage, 0.0) for stage in COMPUTE_STAGES)
 
 
@@ -120,14 +120,14 @@ def run_memory(options: Options, log: Callable[[str], None] = print) -> dict[str
     folder = ensure_dataset(options.data_dir, options.memory_rows, progress=options.progress)
     columns = engines.plan(folder)
     warm_page_cache(folder)
-    after_persist: dict[str, Any] = {}
+    after_pass: dict[str, Any] = {}
     with cluster.local_cluster(options.workers, options.memory_limit) as client:
         limit = sum(w["memory_limit"] for w in client.scheduler_info()["workers"].values())
         can_reset = cluster.reset_peak_memory(client)
 
         def on_stage(stage: str) -> None:
-            if stage == "count":  # the frame is persisted: what is held, what spilled
-                after_persist.update(cluster.worker_memory(client))
+            if stage == "count":  # the one pass is done: what is held, what spilled
+                after_pass.update(cluster.worker_memory(client))
 
         log(
             f"  memory run: {options.memory_rows:,} rows, "
@@ -150,7 +150,7 @@ def run_memory(options: Options, log: Callable[[str], None] = print) -> dict[str
         "datasetInMemoryBytes": in_memory,
         "seconds": {k: round(v, 4) for k, v in job.seconds.items()},
         "totalSeconds": round(job.total, 4),
-        "spilledBytesAfterPersist": {a: m["spilledBytes"] for a, m in after_persist.items()},
+        "spilledBytesAfterPass": {a: m["spilledBytes"] for a, m in after_pass.items()},
         "peakWorkerBytes": {a: m["peakBytes"] for a, m in peaks.items()},
         "peakMeasuredFromRunStart": can_reset,
         "workersAtEnd": workers_left,
@@ -167,6 +167,11 @@ def run(options: Options, log: Callable[[str], None] = print) -> dict[str, Any]:
         rows: ensure_dataset(options.data_dir, rows, progress=options.progress)
         for rows in sorted({options.rows, *sizes})
     }
+    if "whole" in options.sections:
+        log(f"{options.rows:,} rows, whole job as processes (headline)")
+        record["whole"] = whole.measure(
+            folders[options.rows], options.repeat, options.workers, options.duckdb_threads, log
+        )
     if {"main", "sweep", "scaling"} & set(options.sections):
         with cluster.local_cluster(options.workers) as client:
             wanted = sizes if "sweep" in options.sections else [options.rows]

@@ -1,11 +1,17 @@
 """The analysis of a parquet dataset with a timestamp column, wherever Dask runs.
 
-The steps follow the seed walkthrough and finish what it left unwritten: read the dataset
-once (only the columns needed) and persist it in cluster memory; count rows; `describe` the
-numeric columns; average them per day and plot that; prepare a clean dataset (invalid rows
-dropped and counted, derived columns for the yellow-taxi schema) written as parquet
-partitioned by year and month; and a JSON summary with every figure and the time each stage
-took. Everything is written to a staging folder and committed at the end.
+The steps follow the seed walkthrough (count the rows, persist, `describe` the numeric
+columns, average them per day and plot that) and finish what it left unwritten: a clean
+dataset (invalid rows dropped and counted, derived columns for the yellow-taxi schema)
+written as parquet partitioned by year and month, and a JSON summary with every figure and
+the time each stage took. Everything is written to a staging folder and committed at the end.
+
+Design: one pass. Each partition (a run of row groups within a file) is read once by one task
+that computes its row count, describe summaries, daily sums and drop counts and writes its
+prepared file (`jobs.scan`); the later steps only merge those small partials. The seed's
+persist is skipped on purpose: nothing reads the rows twice, so holding every column in
+cluster memory would only cost memory (and spill, for a dataset larger than the workers'
+memory). The summary says so.
 
 This module never creates or finds a cluster: it uses whatever Dask client is current (a
 LocalCluster on a laptop, dask-mpi on Azure ML) or, with none, Dask's local scheduler. Call
@@ -18,29 +24,36 @@ import logging
 import platform
 import time
 from collections.abc import Callable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
-from dataclasses import dataclass
-from functools import partial
+from dataclasses import dataclass, field
 from typing import Any
 
 import dask
-import dask.dataframe as dd
 import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from jobs import prepare, report, stats
+from jobs import prepare, report, scan, stats
 from jobs.data import Location, ParquetDataset, StagedOutput, inspect_parquet, resolve
 from jobs.errors import InvalidInputError
-from jobs.frames import persist_with
+from jobs.frames import worker_peak_memory
 
 log = logging.getLogger(__name__)
 
 DEFAULT_TIME_COLUMN = "tpepPickupDateTime"
 PREPARED_FOLDER = "prepared"
-# About 90 MB in memory for ten 8-byte columns: small enough to convert and hold within a
-# 1.5 GiB worker, large enough that per-task overhead stays negligible.
-PARTITION_ROWS = 1_000_000
+# Rows per partition are chosen so that one partition is about this many bytes in memory
+# (Arrow columns plus the float copies the sketches read): a million taxi rows, fewer rows
+# of a wide dataset. Small enough for a task to run in a 1.5 GiB worker with room to spare,
+# large enough that per-task overhead stays negligible.
+PARTITION_BYTES = 144 * 2**20
+PARTITION_ROWS = 1_000_000  # the most rows in one partition, however narrow the rows
+PERSIST_SKIPPED = (
+    "not persisted: one pass over each partition computes every figure and writes the "
+    "prepared dataset, so no step reads the rows twice and holding them in cluster memory "
+    "would not pay"
+)
 
 
 @dataclass(frozen=True)
@@ -49,7 +62,7 @@ class AnalysisOptions:
 
     time_column: str = DEFAULT_TIME_COLUMN
     numeric_columns: tuple[str, ...] | None = None  # None: every integer/float column
-    keep_columns: tuple[str, ...] = ()  # extra columns carried into the prepared dataset
+    keep_columns: tuple[str, ...] | None = None  # prepared dataset's columns; None: all
     sketch_size: int = stats.DEFAULT_SKETCH_SIZE
     write_prepared: bool = True
     overwrite: bool = False
@@ -63,30 +76,68 @@ class ColumnPlan:
     numeric_columns: list[str]
     read_columns: list[str]
     taxi: bool
+    finite_columns: list[str] = field(default_factory=list)  # the not-finite rule reads these
+    skipped_rule_columns: dict[str, float] = field(default_factory=dict)  # name -> missing
+    daily_index: str = "day"
+    partitioned_by: tuple[str, str] = ("year", "month")
+    derived: dict[str, str] = field(default_factory=dict)
 
 
-def plan_columns(dataset: ParquetDataset, options: AnalysisOptions) -> ColumnPlan:
-    """Check the requested columns against the dataset's schema and choose what to read."""
+def _is_numeric(kind: pa.DataType) -> bool:
+    return pa.types.is_integer(kind) or pa.types.is_floating(kind)
+
+
+def _is_time(kind: pa.DataType) -> bool:
+    return pa.types.is_timestamp(kind) or pa.types.is_date(kind)
+
+
+def unused_name(name: str, taken: set[str]) -> str:
+    """`name`, or `name_2`, `name_3`, ... : the first that no column of `taken` has."""
+    candidate, number = name, 1
+    while candidate in taken:
+        number += 1
+        candidate = f"{name}_{number}"
+    return candidate
+
+
+def _time_hint(schema: pa.Schema) -> str:
+    usable = [f.name for f in schema if _is_time(f.type)]
+    if usable:
+        return f"timestamp or date columns that could serve: {', '.join(usable)}"
+    return (
+        "the dataset has no timestamp or date column; write one into the parquet files "
+        "(a string column is not parsed)"
+    )
+
+
+def plan_columns(
+    dataset: ParquetDataset, options: AnalysisOptions, missing: dict[str, float] | None = None
+) -> ColumnPlan:
+    """Check the requested columns against the dataset's schema and choose what to read.
+
+    `missing` is each column's share of null values (from the footers; `missing_shares`):
+    the not-finite drop rule reads only the numeric columns at most
+    `prepare.MOSTLY_PRESENT_MISSING` missing, so that one mostly-empty column does not drop
+    most rows.
+    """
     schema: pa.Schema = dataset.schema
     names = list(schema.names)
     where = f"dataset {dataset.location}"
-    if options.time_column not in names:
+    time_column = options.time_column
+    if time_column not in names:
         raise InvalidInputError(
-            f"time column {options.time_column!r} is not in {where}; "
-            f"its columns are: {', '.join(names)} (choose one with --time-column)"
+            f"time column {time_column!r} is not in {where}; {_time_hint(schema)} "
+            "(choose one with --time-column)"
         )
-    time_type = schema.field(options.time_column).type
-    if not pa.types.is_timestamp(time_type):
+    time_type = schema.field(time_column).type
+    if not _is_time(time_type):
         raise InvalidInputError(
-            f"time column {options.time_column!r} in {where} is {time_type}, not a timestamp"
+            f"time column {time_column!r} in {where} is {time_type}, not a timestamp or date; "
+            f"{_time_hint(schema)} (choose one with --time-column)"
         )
-
-    def is_numeric(name: str) -> bool:
-        kind = schema.field(name).type
-        return pa.types.is_integer(kind) or pa.types.is_floating(kind)
 
     if options.numeric_columns is None:
-        numeric = [n for n in names if n != options.time_column and is_numeric(n)]
+        numeric = [n for n in names if n != time_column and _is_numeric(schema.field(n).type)]
         if not numeric:
             raise InvalidInputError(f"{where} has no integer or float columns to describe")
     else:
@@ -94,21 +145,66 @@ def plan_columns(dataset: ParquetDataset, options: AnalysisOptions) -> ColumnPla
         for name in numeric:
             if name not in names:
                 raise InvalidInputError(f"numeric column {name!r} is not in {where}")
-            if not is_numeric(name):
+            if not _is_numeric(schema.field(name).type):
                 raise InvalidInputError(
                     f"column {name!r} in {where} is {schema.field(name).type}, not numeric"
                 )
         if not numeric:
             raise InvalidInputError("--numeric-columns names no column")
-    for name in options.keep_columns:
+    keep = names if options.keep_columns is None else list(options.keep_columns)
+    for name in keep:
         if name not in names:
             raise InvalidInputError(f"kept column {name!r} is not in {where}")
     taxi = prepare.is_taxi(names)
-    read = [options.time_column, *numeric]
-    if taxi:
-        read += list(prepare.TAXI_COLUMNS)
-    read += list(options.keep_columns)
-    return ColumnPlan(options.time_column, numeric, list(dict.fromkeys(read)), taxi)
+    wanted = {time_column, *numeric, *keep, *(prepare.TAXI_COLUMNS if taxi else ())}
+    read = [name for name in names if name in wanted]  # the dataset's own order
+    missing = missing or {}
+    limit = prepare.MOSTLY_PRESENT_MISSING
+    finite = [n for n in numeric if missing.get(n, 0.0) <= limit]
+    skipped = {n: round(missing[n], 4) for n in numeric if missing.get(n, 0.0) > limit}
+    taken = set(names)
+    derived = {n: unused_name(n, taken) for n in prepare.DERIVED_TAXI_COLUMNS} if taxi else {}
+    taken |= set(derived.values())
+    year, month = prepare.partition_columns(time_column, taxi)
+    year = unused_name(year, taken)
+    month = unused_name(month, taken | {year})
+    return ColumnPlan(
+        time_column,
+        numeric,
+        read,
+        taxi,
+        finite_columns=finite,
+        skipped_rule_columns=skipped,
+        daily_index=unused_name("day", set(names)),
+        partitioned_by=(year, month),
+        derived=derived,
+    )
+
+
+def missing_shares(dataset: ParquetDataset, columns: list[str]) -> dict[str, float]:
+    """Each column's share of null values, from the null counts in the files' footers (a
+    column whose writer recorded none counts as fully present)."""
+    fs, _ = dataset.location.filesystem()
+
+    def nulls(path: str) -> dict[str, int]:
+        with fs.open(path, "rb") as handle:
+            meta = pq.read_metadata(handle)
+        positions = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
+        counted = dict.fromkeys(columns, 0)
+        for group in range(meta.num_row_groups):
+            row_group = meta.row_group(group)
+            for name in columns:
+                if name not in positions:
+                    continue
+                statistics = row_group.column(positions[name]).statistics
+                if statistics is not None and statistics.has_null_count:
+                    counted[name] += statistics.null_count
+        return counted
+
+    with ThreadPoolExecutor(max_workers=16) as pool:
+        per_file = list(pool.map(nulls, dataset.files))
+    rows = max(dataset.rows, 1)
+    return {name: sum(part[name] for part in per_file) / rows for name in columns}
 
 
 class Timings:
@@ -144,6 +240,8 @@ def _cluster_info() -> dict[str, Any]:
         "dashboard": client.dashboard_link,
         "workers": len(workers),
         "threads": sum(w.get("nthreads", 0) for w in workers.values()),
+        # Each worker's high-water mark since it started (this run's, for a fresh cluster).
+        "peakMemoryBytes": worker_peak_memory(client),
     }
 
 
@@ -181,7 +279,8 @@ def check(
     target = output if isinstance(output, Location) else resolve(output)
     with timings.stage("inspect"):
         info = inspect_parquet(source)
-        columns = plan_columns(info, options)
+        numeric = plan_columns(info, options).numeric_columns
+        columns = plan_columns(info, options, missing_shares(info, numeric))
         staged = StagedOutput(target, overwrite=options.overwrite)
     return CheckedRun(source, target, options, info, columns, staged, timings, started)
 
@@ -226,6 +325,74 @@ def _report_files(staging: Location) -> dict[str, bytes]:
     return {name: fs.cat_file(f"{path}/{name}") for name in names if fs.exists(f"{path}/{name}")}
 
 
+def partitions(info: ParquetDataset) -> list[tuple[str, tuple[int, ...]]]:
+    """The partitions of one pass: (file, row groups) runs of about `row_groups_per_partition`
+    row groups within a file, in file order."""
+    if not info.file_row_groups:
+        raise InvalidInputError(f"dataset {info.location} lists no row groups")
+    step = row_groups_per_partition(info)
+    return [
+        (path, tuple(range(first, min(first + step, groups))))
+        for path, groups in zip(info.files, info.file_row_groups, strict=True)
+        for first in range(0, groups, step)
+    ]
+
+
+def row_bytes(schema: pa.Schema) -> int:
+    """A row's rough size in memory during a pass: 8 bytes a fixed-width column (and 8 more
+    for its float copy), 24 a string."""
+    return sum(16 if pa.types.is_primitive(f.type) else 24 for f in schema) or 1
+
+
+def row_groups_per_partition(info: ParquetDataset, columns: list[str] | None = None) -> int:
+    """Row groups per partition for partitions of about `PARTITION_BYTES` in memory (at most
+    `PARTITION_ROWS` rows).
+
+    Partitions follow the files' row groups, not the files: a writer's big files (the
+    yellow-taxi months) would otherwise make partitions of several million rows, too big for
+    a worker with a modest memory limit, and too few to spread evenly over the workers.
+    Parquet's own size figures are no guide here, since dictionary-encoded columns are far
+    smaller on disk than in memory.
+    """
+    if info.row_groups < 1:
+        return 1
+    schema = info.schema if columns is None else pa.schema([info.schema.field(c) for c in columns])
+    rows = min(PARTITION_ROWS, PARTITION_BYTES // row_bytes(schema))
+    rows_per_group = max(info.rows / info.row_groups, 1.0)
+    return max(1, round(rows / rows_per_group))
+
+
+def one_pass(
+    source: Location,
+    info: ParquetDataset,
+    plan: ColumnPlan,
+    options: AnalysisOptions,
+    target: Location | None,
+) -> list[scan.Partial]:
+    """Run `jobs.scan.scan_partition` over every partition on the current scheduler and
+    gather the partials (small: counts, sketches, daily sums)."""
+    pass_plan = scan.PassPlan(
+        location=source,
+        read_columns=plan.read_columns,
+        time_column=plan.time_column,
+        numeric_columns=plan.numeric_columns,
+        finite_columns=plan.finite_columns,
+        taxi=plan.taxi,
+        sketch_size=options.sketch_size,
+        target=target.url if target is not None else None,
+        target_options=target.storage_options if target is not None else {},
+        partitioned_by=plan.partitioned_by,
+        derived=plan.derived,
+    )
+    task = dask.delayed(scan.scan_partition, pure=False)  # it writes files
+    pieces = partitions(info)
+    tasks = [
+        task(piece, pass_plan, index, dask_key_name=f"scan-partition-{index}")
+        for index, piece in enumerate(pieces)
+    ]
+    return list(dask.compute(*tasks))
+
+
 def _run(
     source: Location,
     info: ParquetDataset,
@@ -235,22 +402,23 @@ def _run(
     timings: Timings,
 ) -> dict[str, Any]:
     numeric, time_column = plan.numeric_columns, plan.time_column
+    target = staging.child(PREPARED_FOLDER) if options.write_prepared else None
 
-    with timings.stage("load"):
-        persisted = persist(read(source, plan, info), plan, options.sketch_size)
-        frame = persisted.frame
+    with timings.stage("pass"):
+        parts = one_pass(source, info, plan, options, target)
 
     with timings.stage("count"):
-        rows = count_rows(persisted)
+        rows = sum(part.rows for part in parts)
 
     with timings.stage("describe"):
-        describe = describe_columns(persisted)
+        merged = stats.merge_summaries([part.summaries for part in parts])
+        describe = {column: merged[column].describe() for column in numeric}
 
     with timings.stage("daily_means"):
-        daily = daily_means(persisted)
+        daily = stats.daily_means([part.daily for part in parts], numeric, plan.daily_index)
 
     with timings.stage("prepare"):
-        prepared = _prepare(frame, plan, staging, options)
+        prepared = _prepared_summary(parts, plan, options)
 
     with timings.stage("report"):
         describe_table = pd.DataFrame(describe)
@@ -262,19 +430,27 @@ def _run(
     return {
         "dataset": str(source),
         "files": len(info.files),
-        "partitions": frame.npartitions,
+        "partitions": len(parts),
         "rows": rows,
         "timeColumn": time_column,
         "numericColumns": numeric,
         "schema": "nyc-taxi-yellow" if plan.taxi else "generic",
+        "steps": {
+            "len": "rows counted per partition in the one pass, then summed",
+            "persist": PERSIST_SKIPPED,
+            "describe": "per-partition summaries and quantile sketches, merged",
+            "dailyMeans": "per-partition daily sums and counts, merged; plotted",
+        },
+        "persisted": False,
         "describe": describe,
         "quantiles": {
             "sketchSize": options.sketch_size,
             "rankErrorBound": f"+/- (rows/{options.sketch_size} + partitions) ranks",
-            "maxRankError": rows // options.sketch_size + frame.npartitions,
+            "maxRankError": rows // options.sketch_size + len(parts),
         },
         "dailyMeans": {
             "days": len(daily),
+            "index": plan.daily_index,
             "first": daily.index.min().isoformat() if len(daily) else None,
             "last": daily.index.max().isoformat() if len(daily) else None,
             "file": report.DAILY_MEANS_FILE,
@@ -291,143 +467,29 @@ def _run(
     }
 
 
-def read(source: Location, plan: ColumnPlan, info: ParquetDataset | None = None) -> dd.DataFrame:
-    """The dataset as a lazy Dask frame of only the planned columns, one partition per run
-    of about `PARTITION_ROWS` rows of row groups within a file (see
-    `row_groups_per_partition`).
-
-    Each partition is read with pyarrow straight from the row groups the footers listed
-    (`inspect_parquet` already read them): no second discovery of the dataset and no
-    per-partition planning, which made dask's generic parquet reader cost about 60% more
-    CPU per partition than the read itself.
-    """
-    info = info if info is not None else inspect_parquet(source)
-    if not info.file_row_groups:
-        raise InvalidInputError(f"dataset {source} lists no row groups")
-    step = row_groups_per_partition(info)
-    pieces = [
-        (path, tuple(range(first, min(first + step, groups))))
-        for path, groups in zip(info.files, info.file_row_groups, strict=True)
-        for first in range(0, groups, step)
-    ]
-    meta = info.schema.empty_table().select(plan.read_columns).to_pandas()
-    return dd.from_map(
-        _read_row_groups,
-        pieces,
-        location=source,
-        columns=plan.read_columns,
-        meta=meta,
-        enforce_metadata=False,
-        label="read-parquet",
-    )
-
-
-def _read_row_groups(
-    piece: tuple[str, tuple[int, ...]], location: Location, columns: list[str]
-) -> pd.DataFrame:
-    path, groups = piece
-    fs, _ = location.filesystem()
-    with fs.open(path, "rb") as handle:
-        table = pq.ParquetFile(handle).read_row_groups(groups, columns=columns, use_threads=False)
-    return table.to_pandas()
-
-
-def row_groups_per_partition(info: ParquetDataset) -> int:
-    """Row groups per partition for partitions near `PARTITION_ROWS` rows.
-
-    Partitions follow the files' row groups, not the files: a writer's big files (the
-    yellow-taxi months) would otherwise make partitions of several million rows, too big for
-    a worker with a modest memory limit to convert and hold, and too few to spread evenly
-    over the workers. Parquet's own size figures are no guide here, since dictionary-encoded
-    columns are far smaller on disk than in memory.
-    """
-    if info.row_groups < 1:
-        return 1
-    rows_per_group = max(info.rows / info.row_groups, 1.0)
-    return max(1, round(PARTITION_ROWS / rows_per_group))
-
-
-@dataclass
-class PersistedFrame:
-    """The frame held in memory and what one pass over each of its partitions computed:
-    row counts, column summaries (`describe`) and daily sums, held next to the data."""
-
-    frame: dd.DataFrame
-    numeric_columns: list[str]
-    time_column: str
-    partials: dict[str, list[Any]]
-
-
-def persist(frame: dd.DataFrame, plan: ColumnPlan, sketch_size: int) -> PersistedFrame:
-    """Read `frame` once into cluster memory, summarising each partition as it arrives.
-
-    The frame stays persisted for the stages that need the rows (prepare). Counting,
-    `describe` and daily sums are small per-partition results computed in the same pass, so
-    the later stages only merge them: the data is read from storage once and scanned in
-    memory once, and a frame larger than the workers' memory is not read back from spill
-    three more times.
-    """
-    numeric, time_column = plan.numeric_columns, plan.time_column
-    persisted, partials = persist_with(
-        frame,
-        {
-            "rows": len,
-            "summary": partial(stats.summarise_partition, columns=numeric, sketch_size=sketch_size),
-            "daily": partial(stats.daily_sums, time_column=time_column, columns=numeric),
-        },
-    )
-    return PersistedFrame(persisted, numeric, time_column, partials)
-
-
-def count_rows(persisted: PersistedFrame) -> int:
-    """Row count of the persisted frame."""
-    return int(sum(dask.compute(*persisted.partials["rows"])))
-
-
-def describe_columns(persisted: PersistedFrame) -> dict[str, dict[str, float]]:
-    """pandas' `describe` figures per numeric column, quartiles from mergeable sketches."""
-    summaries = dask.compute(*persisted.partials["summary"])
-    merged = stats.merge_summaries(list(summaries))
-    return {column: merged[column].describe() for column in persisted.numeric_columns}
-
-
-def daily_means(persisted: PersistedFrame) -> pd.DataFrame:
-    """Mean of each numeric column per calendar day of the time column, one row per day."""
-    daily_parts = dask.compute(*persisted.partials["daily"])
-    return stats.daily_means(list(daily_parts), persisted.numeric_columns)
-
-
-def _prepare(
-    frame: dd.DataFrame, plan: ColumnPlan, staging: Location, options: AnalysisOptions
+def _prepared_summary(
+    parts: list[scan.Partial], plan: ColumnPlan, options: AnalysisOptions
 ) -> dict[str, Any]:
-    rules = prepare.generic_rules(plan.time_column, plan.numeric_columns)
-    if plan.taxi:
-        rules += prepare.taxi_rules()
-    target = staging.child(PREPARED_FOLDER)
-    write = dask.delayed(prepare.write_prepared_partition, pure=False)  # it writes files
-    counts = dask.compute(
-        *[
-            write(
-                part,
-                rules,
-                plan.time_column,
-                plan.taxi,
-                target.url if options.write_prepared else None,
-                target.storage_options,
-                index,
-            )
-            for index, part in enumerate(frame.to_delayed())
-        ]
-    )
-    total = sum(counts[1:], start=counts[0])
-    dropped_by = {rule.name: int(total[rule.name]) for rule in rules}
+    rules = prepare.rules_for(plan.time_column, plan.finite_columns, plan.taxi)
+    rows_in = sum(part.rows for part in parts)
+    dropped = sum(part.dropped for part in parts)
+    limit = prepare.MOSTLY_PRESENT_MISSING
     return {
-        "rowsIn": int(total["rowsIn"]),
-        "rowsDropped": int(total["rowsDropped"]),
-        "rowsOut": int(total["rowsIn"] - total["rowsDropped"]),
-        "droppedBy": dropped_by,
+        "rowsIn": rows_in,
+        "rowsDropped": dropped,
+        "rowsOut": rows_in - dropped,
+        "droppedBy": {
+            rule.name: sum(part.dropped_by.get(rule.name, 0) for part in parts) for rule in rules
+        },
         "rules": {rule.name: rule.description for rule in rules},
-        "derivedColumns": list(prepare.DERIVED_TAXI_COLUMNS) if plan.taxi else [],
-        "partitionedBy": list(prepare.partition_columns(plan.time_column, plan.taxi)),
+        "notFiniteRuleSkips": {
+            name: f"{share:.1%} of its values are missing (more than {limit:.0%}): "
+            "a missing value here does not drop the row"
+            for name, share in plan.skipped_rule_columns.items()
+        },
+        "columns": [*plan.read_columns, *plan.derived.values()],
+        "derivedColumns": list(plan.derived.values()),
+        "partitionedBy": list(plan.partitioned_by),
+        "files": sum(part.files for part in parts),
         "path": PREPARED_FOLDER if options.write_prepared else None,
     }

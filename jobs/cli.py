@@ -66,9 +66,8 @@ def _analysis_flags() -> argparse.ArgumentParser:
     group.add_argument(
         "--keep-columns",
         type=_column_list,
-        default=(),
         metavar="A,B,...",
-        help="other columns to carry into the prepared dataset (default: none)",
+        help="columns of the prepared dataset besides those analysed (default: every column)",
     )
     group.add_argument(
         "--sketch-size",
@@ -227,7 +226,7 @@ def _analysis_options(args: argparse.Namespace) -> Any:
     return AnalysisOptions(
         time_column=args.time_column,
         numeric_columns=args.numeric_columns,
-        keep_columns=tuple(args.keep_columns),
+        keep_columns=args.keep_columns,
         sketch_size=args.sketch_size,
         write_prepared=not args.no_prepared,
         overwrite=getattr(args, "overwrite", False),

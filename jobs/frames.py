@@ -21,12 +21,14 @@ scheduler, and a lost worker's partitions are recomputed from their lineage.
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import dask
-import dask.dataframe as dd
-import pandas as pd
 from distributed import Client, futures_of, wait
+
+if TYPE_CHECKING:  # dask.dataframe costs a second of imports that the one-pass job never needs
+    import dask.dataframe as dd
+    import pandas as pd
 
 
 def persist_frame(frame: dd.DataFrame) -> dd.DataFrame:
@@ -45,6 +47,8 @@ def persist_with(
     Returns the persisted frame and, per function name, its persisted results in partition
     order (small values: gather them with `dask.compute`).
     """
+    import dask.dataframe as dd
+
     parts = frame.to_delayed()
     extra = [
         dask.delayed(function, pure=True, name=f"{name}-{part.key}")(part)
@@ -64,9 +68,29 @@ def persist_with(
     return persisted, results
 
 
+def peak_rss() -> int:
+    """This process's peak resident memory in bytes (Linux VmHWM; ru_maxrss elsewhere)."""
+    try:
+        with open("/proc/self/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+
+
+def worker_peak_memory(client: Client) -> dict[str, int]:
+    """Each worker's peak resident memory in bytes, by worker address."""
+    return {address: int(peak) for address, peak in client.run(peak_rss).items()}
+
+
 def _import_readers() -> None:
-    import dask.dataframe  # noqa: F401
     import pyarrow.parquet  # noqa: F401
+
+    import jobs.scan  # noqa: F401
 
 
 def warm_up_workers(client: Client) -> None:

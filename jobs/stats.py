@@ -135,23 +135,75 @@ def merge_summaries(parts: list[dict[str, ColumnSummary]]) -> dict[str, ColumnSu
     return merged
 
 
-def daily_sums(frame: pd.DataFrame, time_column: str, columns: list[str]) -> pd.DataFrame:
-    """Per calendar day: sum and non-missing count of each column, for one partition."""
-    day = frame[time_column].dt.floor("D").rename("day")
-    grouped = frame[columns].groupby(day, sort=False)
-    sums = grouped.sum(min_count=1).add_suffix("__sum")
-    counts = grouped.count().add_suffix("__count")
-    return pd.concat([sums, counts], axis=1)
+DAY_MICROS = 86_400_000_000
 
 
-def daily_means(parts: list[pd.DataFrame], columns: list[str]) -> pd.DataFrame:
-    """Combine per-partition daily sums into daily means, one row per day in order."""
+@dataclass
+class DailySums:
+    """Per calendar day of one partition: rows with a time, and each column's sum and
+    non-missing count. Days are numbered from 1970-01-01 (day 0); merge in any order."""
+
+    days: np.ndarray  # int64 day numbers, ascending, each with at least one row
+    rows: np.ndarray  # int64 rows with a time, per day
+    sums: np.ndarray  # float64, columns x days
+    counts: np.ndarray  # int64, columns x days
+
+    @classmethod
+    def of(cls, micros: np.ndarray, values: list[np.ndarray]) -> DailySums:
+        """Sum `values` per day of `micros` (int64 microseconds of local time; rows whose
+        time is missing, NaT, are left out) for one partition."""
+        valid = micros != np.iinfo(np.int64).min  # NaT
+        day = micros[valid] // DAY_MICROS
+        if len(day) == 0:
+            empty = np.empty((len(values), 0))
+            return cls(np.empty(0, np.int64), np.empty(0, np.int64), empty, empty.astype(np.int64))
+        first, last = int(day.min()), int(day.max())
+        if last - first <= 4 * len(day) + 366:
+            index, width = day - first, last - first + 1  # dense: a bin per calendar day
+        else:
+            distinct, index = np.unique(day, return_inverse=True)  # far-apart days: sort
+            width = len(distinct)
+        rows = np.bincount(index, minlength=width)
+        sums = np.empty((len(values), width))
+        counts = np.empty((len(values), width), dtype=np.int64)
+        for row, column in enumerate(values):
+            column = column[valid]
+            present = ~np.isnan(column)
+            sums[row] = np.bincount(index[present], weights=column[present], minlength=width)
+            counts[row] = np.bincount(index[present], minlength=width)
+        keep = rows > 0
+        days = (np.arange(first, last + 1) if width == last - first + 1 else distinct)[keep]
+        return cls(days.astype(np.int64), rows[keep], sums[:, keep], counts[:, keep])
+
+
+def merge_daily(parts: list[DailySums], columns: int) -> DailySums:
+    """One `DailySums` over all partitions, days ascending."""
+    parts = [part for part in parts if len(part.days)]
     if not parts:
-        return pd.DataFrame(columns=columns, index=pd.DatetimeIndex([], name="day"))
-    total = pd.concat(parts).groupby(level=0).sum(min_count=1).sort_index()
-    means = pd.DataFrame(index=total.index)
-    for column in columns:
-        counts = total[f"{column}__count"]
-        means[column] = total[f"{column}__sum"] / counts.where(counts > 0)
-    means.index.name = "day"
-    return means
+        empty = np.empty((columns, 0))
+        return DailySums(np.empty(0, np.int64), np.empty(0, np.int64), empty, empty.astype(int))
+    days, index = np.unique(np.concatenate([p.days for p in parts]), return_inverse=True)
+    rows = np.bincount(index, weights=np.concatenate([p.rows for p in parts]), minlength=len(days))
+    sums = np.zeros((columns, len(days)))
+    counts = np.zeros((columns, len(days)), dtype=np.int64)
+    offset = 0
+    for part in parts:
+        where = index[offset : offset + len(part.days)]
+        offset += len(part.days)
+        # A part's days are distinct, so plain fancy-index addition cannot lose a repeat.
+        sums[:, where] += part.sums
+        counts[:, where] += part.counts
+    return DailySums(days, rows.astype(np.int64), sums, counts)
+
+
+def daily_means(
+    parts: list[DailySums], columns: list[str], index_name: str = "day"
+) -> pd.DataFrame:
+    """Daily means of `columns`, one row per day that has rows, in order; the index holds
+    each day's midnight and is named `index_name`."""
+    total = merge_daily(parts, len(columns))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        means = np.where(total.counts > 0, total.sums / np.maximum(total.counts, 1), np.nan)
+    stamps = total.days.astype("datetime64[D]").astype("datetime64[us]")
+    index = pd.DatetimeIndex(stamps, name=index_name)
+    return pd.DataFrame({c: means[i] for i, c in enumerate(columns)}, index=index)

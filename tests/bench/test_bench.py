@@ -48,7 +48,15 @@ def results(tiny: Path, client: Client) -> dict[str, engines.Result]:
 def test_engines_agree_on_the_same_data(tiny: Path, results: dict[str, engines.Result]) -> None:
     floor, duckdb, job = results["floor"], results["duckdb"], results["job"]
     assert floor.rows == duckdb.rows == job.rows == ROWS
-    assert set(job.seconds) == {"load", "persist", "count", "describe", "daily"}
+    assert set(job.seconds) == {
+        "inspect",
+        "pass",
+        "count",
+        "describe",
+        "daily_means",
+        "prepare",
+        "report",
+    }
     checks = agree.compare(duckdb, job)
     checks += agree.check_quartiles(
         tiny, engines.plan(tiny), job, SKETCH, int(job.extra["partitions"])
@@ -175,7 +183,14 @@ def test_full_run_writes_tables_and_json(
     assert set(main_size["engines"]) == {"floor", "duckdb", "duckdb-approx", "job"}
     assert main_size["jobVsFloor"] > 0 and main_size["jobVsDuckdb"] > 0
     assert set(main_size["medianRatios"]) == {"jobVsFloor", "jobVsDuckdb", "jobVsDuckdbApprox"}
+    whole = out["whole"]
+    assert whole["rows"] == 2400 and all(check["ok"] for check in whole["checks"])
+    assert {c["name"] for c in whole["checks"]} == {"rows", "rowsDropped", "rowsWritten", "days"}
+    assert whole["jobVsDuckdb"] > 0 and whole["jobVsFloor"] > 0
+    assert whole["jobStages"]["pass"] > 0  # the stage view stays, as a diagnostic
     assert set(out["targets"]) == {
+        "wholeJobVsDuckdb",
+        "wholeJobVsFloor",
         "jobVsDuckdb",
         "jobVsFloor",
         "growthExponent",
@@ -188,3 +203,4 @@ def test_full_run_writes_tables_and_json(
     assert out["machine"]["cpus"] >= 1
     printed = capsys.readouterr().out
     assert "2,400 rows in 12 files" in printed and "targets:" in printed
+    assert "whole job (processes, median of 1)" in printed

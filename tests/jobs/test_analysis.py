@@ -103,13 +103,16 @@ def test_taxi_sample_matches_pandas(
     assert on_disk["rows"] == summary["rows"]
     assert set(on_disk["timings"]) == {
         "inspect",
-        "load",
+        "pass",
         "count",
         "describe",
         "daily_means",
         "prepare",
         "report",
     }
+    # One pass, no persist: the summary says why rather than timing a load stage.
+    assert on_disk["persisted"] is False
+    assert on_disk["steps"]["persist"].startswith("not persisted")
     assert (output / "daily_means.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not [p for p in output.iterdir() if p.name.startswith(".staging")]
 
@@ -174,7 +177,8 @@ def test_runs_without_a_distributed_client(taxi_dataset: Path, tmp_path: Path) -
 def test_a_worker_killed_mid_run_still_gives_correct_results(
     taxi_dataset: Path, tmp_path: Path, clean_env
 ) -> None:
-    """Persisted partitions on a killed worker are recomputed from their lineage."""
+    """Partition tasks lost with a killed worker are rerun on another; their prepared files
+    are overwritten, not duplicated."""
     killed: list[int] = []
     with (
         LocalCluster(n_workers=2, threads_per_worker=1, dashboard_address=":0") as cluster,
@@ -182,7 +186,7 @@ def test_a_worker_killed_mid_run_still_gives_correct_results(
     ):
 
         def kill_a_worker(stage: str) -> None:
-            if stage == "describe" and not killed:
+            if stage == "pass" and not killed:
                 pids = client.run(os.getpid)
                 victim = sorted(pids.values())[0]
                 os.kill(victim, signal.SIGKILL)

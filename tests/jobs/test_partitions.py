@@ -34,13 +34,14 @@ def test_partitions_hold_about_partition_rows(
     info = inspect_parquet(location)
     assert info.row_groups == 16
     assert analysis.row_groups_per_partition(info) == 2
-    plan = analysis.plan_columns(info, analysis.AnalysisOptions())
-    persisted = analysis.persist(analysis.read(location, plan, info), plan, 1000)
-    frame = persisted.frame
-    assert frame.npartitions == 8  # 2 files x 8 row groups / 2 per partition
-    assert analysis.count_rows(persisted) == 32_000
-    sizes = frame.map_partitions(len).compute().tolist()
-    assert sizes == [4_000] * 8
+    options = analysis.AnalysisOptions()
+    plan = analysis.plan_columns(info, options)
+    pieces = analysis.partitions(info)
+    assert len(pieces) == 8  # 2 files x 8 row groups / 2 per partition
+    assert all(len(groups) == 2 for _, groups in pieces)
+    parts = analysis.one_pass(location, info, plan, options, target=None)
+    assert [part.rows for part in parts] == [4_000] * 8
+    assert sum(part.rows for part in parts) == 32_000
 
 
 def test_files_smaller_than_a_partition_stay_whole(tmp_path: Path) -> None:
@@ -48,5 +49,4 @@ def test_files_smaller_than_a_partition_stay_whole(tmp_path: Path) -> None:
     write_sample(location, SampleSpec(rows=6_000, months=2, rows_per_file=1_000), progress=False)
     info = inspect_parquet(location)
     assert analysis.row_groups_per_partition(info) >= 1
-    plan = analysis.plan_columns(info, analysis.AnalysisOptions())
-    assert analysis.read(location, plan, info).npartitions == len(info.files) == 6
+    assert len(analysis.partitions(info)) == len(info.files) == 6

@@ -256,9 +256,11 @@ def _run(args: argparse.Namespace) -> int:
     from distributed import Client, LocalCluster
 
     from jobs.analysis import check, execute
+    from jobs.data import check_apart, resolve
     from jobs.frames import warm_up_workers
 
     options = _analysis_options(args)
+    check_apart(resolve(args.input), resolve(args.output))
     if args.mpi:
         from jobs.entry import start_mpi_cluster
 

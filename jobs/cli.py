@@ -9,11 +9,12 @@ from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from jobs.errors import EXIT_OK, JobsError
+from jobs.errors import EXIT_INTERRUPTED, EXIT_OK, JobsError
 
 EPILOG = (
     "exit codes: 0 success, 1 unexpected error, 2 bad command line, 3 invalid input, "
@@ -47,6 +48,10 @@ def _year_month(text: str) -> tuple[int, int]:
     if not 1 <= month <= 12 or not 1900 <= year <= 2200:
         raise argparse.ArgumentTypeError(f"expected YYYY-MM, got {text!r}")
     return year, month
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # so the run aborts (removes its staging folder) as on Ctrl-C
 
 
 def _analysis_flags() -> argparse.ArgumentParser:
@@ -339,8 +344,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("jobs").setLevel(logging.WARNING if args.quiet else logging.INFO)
     handlers = {"sample-data": _sample_data, "run": _run, "submit": _submit}
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return handlers[args.command](args)
     except JobsError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; what this run staged was removed", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)

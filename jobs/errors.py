@@ -13,6 +13,7 @@ EXIT_USAGE = 2  # argparse's own code for bad flags
 EXIT_INVALID_INPUT = 3
 EXIT_STORAGE_UNREACHABLE = 4
 EXIT_JOB_FAILED = 5
+EXIT_INTERRUPTED = 130  # the shell's status for a run stopped by Ctrl-C (128 + SIGINT)
 
 
 class JobsError(Exception):

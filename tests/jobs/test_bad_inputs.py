@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,9 +15,9 @@ import pytest
 
 from jobs.analysis import AnalysisOptions, analyze
 from jobs.cli import main
-from jobs.data import resolve
-from jobs.errors import InvalidInputError, StorageUnreachableError
-from tests.jobs.conftest import tree
+from jobs.data import REPORT_MARKER, resolve
+from jobs.errors import EXIT_INTERRUPTED, InvalidInputError, StorageUnreachableError
+from tests.jobs.conftest import REPOSITORY_ROOT, tree
 
 
 def copy_dataset(source: Path, target: Path) -> Path:
@@ -281,3 +285,51 @@ def test_overwrite_refuses_a_report_folder_with_extra_files(
     assert code == 3
     assert "found: notes.txt" in err and "summary.json" not in err.split("found:")[1]
     assert hashes(tmp_path / "out") == before
+
+
+@pytest.fixture(scope="module")
+def slow_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Big enough that a local run takes several seconds, so it can be interrupted."""
+    from jobs.sample import SampleSpec, write_sample
+
+    root = tmp_path_factory.mktemp("slow") / "data"
+    write_sample(resolve(str(root)), SampleSpec(rows=2_000_000, months=2), progress=False)
+    return root
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_run_removes_what_it_staged(
+    signum: int, slow_dataset: Path, tmp_path: Path
+) -> None:
+    """#13 item 7: Ctrl-C left a hidden staging folder, and the next run refused the output."""
+    output = tmp_path / "report"
+    before = hashes(slow_dataset)
+    command = [sys.executable, "-m", "jobs", "run", "--input", str(slow_dataset),
+               "--output", str(output), "--workers", "1"]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=REPOSITORY_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(output.glob(".staging-*")) and process.poll() is None:
+            assert time.monotonic() < deadline, "the run never started staging"
+            time.sleep(0.05)
+        time.sleep(0.5)  # inside the run, well before its commit
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == EXIT_INTERRUPTED, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert tree(output) == []  # no staging folder, nothing that looks like a report
+    assert hashes(slow_dataset) == before
+    if signum == signal.SIGINT:
+        again = subprocess.run(
+            command, cwd=REPOSITORY_ROOT, capture_output=True, text=True,
+            timeout=300, check=False,
+        )  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        assert (output / REPORT_MARKER).exists()

@@ -329,11 +329,7 @@ class StagedOutput:
     def abort(self) -> None:
         """Remove whatever this run wrote."""
         self._remove(self.staging_path)
-        if (
-            self._created_root
-            and self.fs.exists(self.path)
-            and not _entries(self.fs, self.path)
-        ):
+        if self._created_root and self.fs.exists(self.path) and not _entries(self.fs, self.path):
             self._remove(self.path)
 
     def _remove(self, path: str) -> None:

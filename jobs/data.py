@@ -352,6 +352,51 @@ class ParquetDataset:
     file_row_groups: tuple[int, ...] = ()  # row groups in each of `files`, in order
 
 
+def _type_name(value: Any) -> str:
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(value):
+        return f"timestamp[{value.unit}, tz={value.tz}]" if value.tz else f"timestamp[{value.unit}]"
+    return str(value)
+
+
+def _check_column_types(location: Location, files: list[str], schemas: list[Any]) -> None:
+    """Every column has one type across the files (nulls aside; integer widths and float
+    widths may differ), or the first conflict, by column name, is named with a file of each
+    type: the same message whatever order the files come in."""
+    import pyarrow as pa
+
+    def kind(value: Any) -> str:
+        if pa.types.is_integer(value):
+            return "integer"
+        if pa.types.is_floating(value):
+            return "float"
+        if pa.types.is_timestamp(value):
+            return f"timestamp tz={value.tz}" if value.tz else "timestamp (no time zone)"
+        if pa.types.is_string(value) or pa.types.is_large_string(value):
+            return "string"
+        return str(value)
+
+    seen: dict[str, dict[str, tuple[str, Any]]] = {}
+    for path, schema in zip(files, schemas, strict=True):
+        for column in schema:
+            if pa.types.is_null(column.type):
+                continue
+            kinds = seen.setdefault(column.name, {})
+            kinds.setdefault(kind(column.type), (path, column.type))
+    for name in sorted(seen):
+        kinds = seen[name]
+        if len(kinds) > 1:
+            found = "; ".join(
+                f"{_type_name(value)} in {path}"
+                for path, value in sorted(kinds.values(), key=lambda item: item[0])
+            )
+            raise InvalidInputError(
+                f"column {name!r} has different types across the files of dataset "
+                f"{location}: {found}; rewrite the files so the column has one type"
+            )
+
+
 def inspect_parquet(location: Location) -> ParquetDataset:
     """List a parquet dataset's files and read every footer, so that a missing folder, an
     empty dataset or a corrupt file is reported by name before any computation starts."""
@@ -385,7 +430,9 @@ def inspect_parquet(location: Location) -> ParquetDataset:
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         footers = list(pool.map(footer, files))
-    schema = footers[0].schema.to_arrow_schema()
+    schemas = [meta.schema.to_arrow_schema() for meta in footers]
+    _check_column_types(location, files, schemas)
+    schema = schemas[0]
     rows = sum(meta.num_rows for meta in footers)
     if rows == 0:
         raise InvalidInputError(f"dataset {location} is empty: its {len(files)} files hold 0 rows")

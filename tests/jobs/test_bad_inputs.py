@@ -333,3 +333,44 @@ def test_an_interrupted_run_removes_what_it_staged(
         )  # fmt: skip
         assert again.returncode == 0, again.stderr
         assert (output / REPORT_MARKER).exists()
+
+
+@pytest.mark.parametrize("swap", [False, True], ids=["a-first", "b-first"])
+@pytest.mark.parametrize(
+    ("first", "second", "shown"),
+    [
+        (pa.array(["1.5", "2"]), pa.array([1.5, 2.0]), ("string in", "double in")),
+        (
+            pa.array([0, 1], pa.timestamp("us")),
+            pa.array([0, 1], pa.timestamp("us", tz="UTC")),
+            ("timestamp[us] in", "timestamp[us, tz=UTC] in"),
+        ),
+    ],
+    ids=["string-vs-float", "naive-vs-aware"],
+)
+def test_a_column_whose_type_differs_between_files(
+    first: pa.Array,
+    second: pa.Array,
+    shown: tuple[str, str],
+    swap: bool,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    clean_env,
+) -> None:
+    """#13 item 5: a TypeError from a worker, or an outcome depending on file order."""
+    data = tmp_path / "data"
+    data.mkdir()
+    times = pa.array([0, 86_400_000_000], pa.timestamp("us"))
+    names = ["b.parquet", "a.parquet"] if swap else ["a.parquet", "b.parquet"]
+    for name, column in zip(names, (first, second), strict=True):
+        pq.write_table(pa.table({"t": times, "value": column}), data / name)
+    before = hashes(data)
+    code, err = run_cli(
+        ["run", "--input", str(data), "--output", str(tmp_path / "out"), "--time-column", "t"],
+        capsys,
+    )
+    assert code == 3
+    assert f"column 'value' has different types across the files of dataset {data}" in err
+    assert f"{shown[0]} {data / names[0]}" in err and f"{shown[1]} {data / names[1]}" in err
+    assert hashes(data) == before
+    assert not (tmp_path / "out").exists()

@@ -2,22 +2,25 @@
 
 Exit codes: 0 success; 1 unexpected error (a bug: traceback printed); 2 bad command line;
 3 invalid input (stack outputs file, flag value, dataset, column, output folder);
-4 storage unreachable; 5 the Azure ML job did not complete (`submit --wait`).
+4 a service unreachable or not signed in (storage, Azure, a Dask scheduler); 5 the Azure ML
+job did not complete (`submit --wait`); 130 interrupted (Ctrl-C or SIGTERM; what the run
+staged is removed). See docs/exit-codes.md.
 """
 
 from __future__ import annotations
 
 import argparse
 import logging
+import signal
 import sys
 from collections.abc import Sequence
 from typing import Any
 
-from jobs.errors import EXIT_OK, JobsError
+from jobs.errors import EXIT_INTERRUPTED, EXIT_OK, JobsError, ServiceUnreachableError
 
 EPILOG = (
     "exit codes: 0 success, 1 unexpected error, 2 bad command line, 3 invalid input, "
-    "4 storage unreachable, 5 Azure ML job did not complete"
+    "4 service unreachable or not signed in, 5 Azure ML job did not complete, 130 interrupted"
 )
 log = logging.getLogger("jobs")
 
@@ -47,6 +50,36 @@ def _year_month(text: str) -> tuple[int, int]:
     if not 1 <= month <= 12 or not 1900 <= year <= 2200:
         raise argparse.ArgumentTypeError(f"expected YYYY-MM, got {text!r}")
     return year, month
+
+
+MEMORY_FORMS = "'auto', a number of bytes, a size such as 4GiB or 4GB, or a fraction 0-1"
+SCHEDULER_TIMEOUT = "5s"
+
+
+def _memory_limit(text: str) -> str | float:
+    """A worker memory limit in a form `distributed` accepts, checked before any cluster."""
+    # https://distributed.dask.org/en/stable/api.html#distributed.LocalCluster (memory_limit)
+    from dask.utils import parse_bytes
+
+    text = text.strip()
+    if text == "auto":
+        return text
+    try:
+        fraction = float(text)
+    except ValueError:
+        fraction = 0.0
+    if "." in text and 0 < fraction <= 1:
+        return fraction
+    try:
+        if parse_bytes(text) > 0:
+            return text
+    except (ValueError, TypeError):
+        pass
+    raise argparse.ArgumentTypeError(f"expected {MEMORY_FORMS}; got {text!r}")
+
+
+def _on_sigterm(signum: int, frame: Any) -> None:
+    raise KeyboardInterrupt  # so the run aborts (removes its staging folder) as on Ctrl-C
 
 
 def _analysis_flags() -> argparse.ArgumentParser:
@@ -95,6 +128,7 @@ def _cluster_flags() -> argparse.ArgumentParser:
     )
     group.add_argument(
         "--memory-limit",
+        type=_memory_limit,
         default="auto",
         help="memory per worker, e.g. 4GiB, or 'auto' for an even share (default: %(default)s)",
     )
@@ -255,9 +289,11 @@ def _run(args: argparse.Namespace) -> int:
     from distributed import Client, LocalCluster
 
     from jobs.analysis import check, execute
+    from jobs.data import check_apart, resolve
     from jobs.frames import warm_up_workers
 
     options = _analysis_options(args)
+    check_apart(resolve(args.input), resolve(args.output))
     if args.mpi:
         from jobs.entry import start_mpi_cluster
 
@@ -267,7 +303,14 @@ def _run(args: argparse.Namespace) -> int:
     else:
         run = check(args.input, args.output, options)  # before starting any cluster
         if args.scheduler:
-            with Client(args.scheduler) as client:
+            try:
+                client = Client(args.scheduler, timeout=SCHEDULER_TIMEOUT)
+            except (OSError, TimeoutError, ValueError) as error:
+                raise ServiceUnreachableError(
+                    f"cannot reach the Dask scheduler {args.scheduler} within "
+                    f"{SCHEDULER_TIMEOUT}: {type(error).__name__}: {error}"
+                ) from None
+            with client:
                 warm_up_workers(client)
                 summary = execute(run)
         else:
@@ -336,8 +379,14 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("jobs").setLevel(logging.WARNING if args.quiet else logging.INFO)
     handlers = {"sample-data": _sample_data, "run": _run, "submit": _submit}
+    previous = signal.signal(signal.SIGTERM, _on_sigterm)
     try:
         return handlers[args.command](args)
     except JobsError as error:
         print(f"error: {error}", file=sys.stderr)
         return error.exit_code
+    except KeyboardInterrupt:
+        print("interrupted; what this run staged was removed", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    finally:
+        signal.signal(signal.SIGTERM, previous)

@@ -180,8 +180,60 @@ def check_reachable(location: Location) -> tuple[fsspec.AbstractFileSystem, str]
     return fs, path
 
 
+STAGING_PREFIX = ".staging-"
+# Written last by `StagedOutput.commit`: the folder holds a complete report of this job, and
+# `--overwrite` may replace exactly the entries it lists. A folder without it is never replaced.
+REPORT_MARKER = ".azureml-dask-report"
+_LISTED_ENTRIES = 5
+
+
+def _entries(fs: fsspec.AbstractFileSystem, path: str) -> list[str]:
+    """Names of the entries directly inside `path`."""
+    names = (entry.rstrip("/").rsplit("/", 1)[-1] for entry in fs.ls(path, detail=False))
+    return sorted(name for name in names if name and f"{path.rstrip('/')}/{name}" != path)
+
+
 def _is_empty_folder(fs: fsspec.AbstractFileSystem, path: str) -> bool:
-    return not [entry for entry in fs.ls(path, detail=False) if entry.rstrip("/") != path]
+    """No entries other than staging folders a killed run of this job left behind."""
+    return not [name for name in _entries(fs, path) if not name.startswith(STAGING_PREFIX)]
+
+
+def _listing(names: list[str]) -> str:
+    shown = ", ".join(names[:_LISTED_ENTRIES])
+    more = len(names) - _LISTED_ENTRIES
+    return shown + (f" and {more} more" if more > 0 else "")
+
+
+def _normalised(location: Location) -> str:
+    """A comparable form of a location: the real local path (symlinks resolved), or
+    `account/container/path` of a data lake URL."""
+    if location.is_local:
+        return os.path.realpath(location.url).rstrip("/") or "/"
+    match = _ABFS_URL.match(location.url)
+    if match is None:
+        return location.url.rstrip("/")
+    account = match["account"] or location.storage_options.get("account_name", "")
+    if not account and "connection_string" in location.storage_options:
+        account = (blob_endpoint(location) or ("", 0))[0]
+    path = "/".join(part for part in match["path"].split("/") if part)
+    return f"{account.lower()}/{match['container']}/{path}".rstrip("/")
+
+
+def check_apart(dataset: Location, output: Location) -> None:
+    """Refuse an output that is the dataset, holds it, or sits inside it: committing the
+    report there would delete or mix with the data."""
+    source, target = _normalised(dataset), _normalised(output)
+    if source == target:
+        problem = "is the input dataset"
+    elif source.startswith(target.rstrip("/") + "/"):
+        problem = "contains the input dataset"
+    elif target.startswith(source.rstrip("/") + "/"):
+        problem = "is inside the input dataset"
+    else:
+        return
+    raise InvalidInputError(
+        f"output {output} {problem} {dataset}; choose an output folder outside the dataset"
+    )
 
 
 class StagedOutput:
@@ -202,9 +254,11 @@ class StagedOutput:
         self.overwrite = overwrite
         self.fs, self.path = check_reachable(location)
         self._created_root = False
+        self._replaced: list[str] = []
         if self.fs.exists(self.path):
             if not self.fs.isdir(self.path):
                 raise InvalidInputError(f"output {location} exists and is not a folder")
+            self._replaced = self._previous_report() if overwrite else []
             if not overwrite and not _is_empty_folder(self.fs, self.path):
                 raise InvalidInputError(
                     f"output {location} already has content; choose a new folder or pass "
@@ -212,8 +266,31 @@ class StagedOutput:
                 )
         else:
             self._created_root = True
-        self.staging = location.child(f".staging-{uuid.uuid4().hex[:12]}")
+        self.staging = location.child(f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}")
         _, self.staging_path = self.staging.filesystem()
+
+    def _previous_report(self) -> list[str]:
+        """The entries `--overwrite` may replace: those a previous report of this job listed
+        in its marker. Anything else in the folder is someone's data, and refused."""
+        names = [n for n in _entries(self.fs, self.path) if not n.startswith(STAGING_PREFIX)]
+        if not names:
+            return []
+        marker = f"{self.path}/{REPORT_MARKER}"
+        listed: list[str] = []
+        if REPORT_MARKER in names:
+            try:
+                listed = [str(name) for name in json.loads(self.fs.cat_file(marker))["entries"]]
+            except (ValueError, KeyError, TypeError):
+                listed = []
+        foreign = [n for n in names if n != REPORT_MARKER and n not in listed]
+        if REPORT_MARKER not in names or foreign:
+            found = _listing(foreign or names)
+            raise InvalidInputError(
+                f"output {self.location} does not hold a report of this job "
+                f"(no {REPORT_MARKER} marker listing its content); --overwrite replaces only a "
+                f"previous report and refuses other content; found: {found}"
+            )
+        return [REPORT_MARKER, *(n for n in names if n != REPORT_MARKER)]
 
     def open_staging(self) -> Location:
         """Create the staging folder and return it; write every output below it."""
@@ -221,19 +298,23 @@ class StagedOutput:
         return self.staging
 
     def commit(self) -> None:
-        """Replace the output folder's content with the staged content, marker last."""
+        """Put the staged content in place: the previous report's entries (its marker
+        first) are removed, the new ones moved in (summary last), and the marker written
+        last, so a folder without the marker never looks like a complete report."""
         entries = sorted(
             (e.rstrip("/") for e in self.fs.ls(self.staging_path, detail=False)),
             key=lambda e: e.rsplit("/", 1)[-1] == self.marker,
         )
-        if self.overwrite:
-            for old in self.fs.ls(self.path, detail=False):
-                old = old.rstrip("/")
-                if old not in (self.path, self.staging_path):
-                    self.fs.rm(old, recursive=True)
+        for name in self._replaced:  # the marker first
+            self._remove(f"{self.path}/{name}")
+        names = []
         for entry in entries:
-            self._move(entry, f"{self.path}/{entry.rsplit('/', 1)[-1]}")
+            name = entry.rsplit("/", 1)[-1]
+            self._move(entry, f"{self.path}/{name}")
+            names.append(name)
         self._remove(self.staging_path)
+        marker = json.dumps({"entries": sorted(names)}, indent=2).encode()
+        self.fs.pipe_file(f"{self.path}/{REPORT_MARKER}", marker)
 
     def _move(self, source: str, target: str) -> None:
         if not self.fs.isdir(source):
@@ -248,11 +329,7 @@ class StagedOutput:
     def abort(self) -> None:
         """Remove whatever this run wrote."""
         self._remove(self.staging_path)
-        if (
-            self._created_root
-            and self.fs.exists(self.path)
-            and _is_empty_folder(self.fs, self.path)
-        ):
+        if self._created_root and self.fs.exists(self.path) and not _entries(self.fs, self.path):
             self._remove(self.path)
 
     def _remove(self, path: str) -> None:
@@ -273,6 +350,51 @@ class ParquetDataset:
     schema: Any  # pyarrow.Schema of the files (partition folders not included)
     row_groups: int = 0  # across all files; what partition sizes can be built from
     file_row_groups: tuple[int, ...] = ()  # row groups in each of `files`, in order
+
+
+def _type_name(value: Any) -> str:
+    import pyarrow as pa
+
+    if pa.types.is_timestamp(value):
+        return f"timestamp[{value.unit}, tz={value.tz}]" if value.tz else f"timestamp[{value.unit}]"
+    return str(value)
+
+
+def _check_column_types(location: Location, files: list[str], schemas: list[Any]) -> None:
+    """Every column has one type across the files (nulls aside; integer widths and float
+    widths may differ), or the first conflict, by column name, is named with a file of each
+    type: the same message whatever order the files come in."""
+    import pyarrow as pa
+
+    def kind(value: Any) -> str:
+        if pa.types.is_integer(value):
+            return "integer"
+        if pa.types.is_floating(value):
+            return "float"
+        if pa.types.is_timestamp(value):
+            return f"timestamp tz={value.tz}" if value.tz else "timestamp (no time zone)"
+        if pa.types.is_string(value) or pa.types.is_large_string(value):
+            return "string"
+        return str(value)
+
+    seen: dict[str, dict[str, tuple[str, Any]]] = {}
+    for path, schema in zip(files, schemas, strict=True):
+        for column in schema:
+            if pa.types.is_null(column.type):
+                continue
+            kinds = seen.setdefault(column.name, {})
+            kinds.setdefault(kind(column.type), (path, column.type))
+    for name in sorted(seen):
+        kinds = seen[name]
+        if len(kinds) > 1:
+            found = "; ".join(
+                f"{_type_name(value)} in {path}"
+                for path, value in sorted(kinds.values(), key=lambda item: item[0])
+            )
+            raise InvalidInputError(
+                f"column {name!r} has different types across the files of dataset "
+                f"{location}: {found}; rewrite the files so the column has one type"
+            )
 
 
 def inspect_parquet(location: Location) -> ParquetDataset:
@@ -308,7 +430,9 @@ def inspect_parquet(location: Location) -> ParquetDataset:
 
     with ThreadPoolExecutor(max_workers=16) as pool:
         footers = list(pool.map(footer, files))
-    schema = footers[0].schema.to_arrow_schema()
+    schemas = [meta.schema.to_arrow_schema() for meta in footers]
+    _check_column_types(location, files, schemas)
+    schema = schemas[0]
     rows = sum(meta.num_rows for meta in footers)
     if rows == 0:
         raise InvalidInputError(f"dataset {location} is empty: its {len(files)} files hold 0 rows")

@@ -11,8 +11,10 @@ EXIT_OK = 0
 EXIT_BUG = 1
 EXIT_USAGE = 2  # argparse's own code for bad flags
 EXIT_INVALID_INPUT = 3
-EXIT_STORAGE_UNREACHABLE = 4
+EXIT_SERVICE_UNREACHABLE = 4  # storage, Azure (or no sign-in), a Dask scheduler
+EXIT_STORAGE_UNREACHABLE = EXIT_SERVICE_UNREACHABLE  # the earlier name
 EXIT_JOB_FAILED = 5
+EXIT_INTERRUPTED = 130  # the shell's status for a run stopped by Ctrl-C (128 + SIGINT)
 
 
 class JobsError(Exception):
@@ -27,10 +29,15 @@ class InvalidInputError(JobsError):
     exit_code = EXIT_INVALID_INPUT
 
 
-class StorageUnreachableError(JobsError):
-    """The storage account or endpoint behind a location could not be reached."""
+class ServiceUnreachableError(JobsError):
+    """A service could not be reached, or we are not signed in to it: storage, Azure, a
+    Dask scheduler."""
 
-    exit_code = EXIT_STORAGE_UNREACHABLE
+    exit_code = EXIT_SERVICE_UNREACHABLE
+
+
+class StorageUnreachableError(ServiceUnreachableError):
+    """The storage account or endpoint behind a location could not be reached."""
 
 
 class JobFailedError(JobsError):

@@ -15,6 +15,8 @@ import re
 import secrets
 import shlex
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -22,7 +24,7 @@ from typing import Any
 from jobs import environment
 from jobs.analysis import AnalysisOptions
 from jobs.data import DATASTORE_URLS_ENV
-from jobs.errors import InvalidInputError, JobFailedError
+from jobs.errors import InvalidInputError, JobFailedError, ServiceUnreachableError
 from jobs.stack import StackOutputs
 
 log = logging.getLogger(__name__)
@@ -206,6 +208,30 @@ def ml_client(stack: StackOutputs) -> Any:
     )
 
 
+@contextmanager
+def _signed_in(stack: StackOutputs) -> Iterator[None]:
+    """Turn a missing sign-in or an unreachable Azure endpoint into one line and exit 4."""
+    # CredentialUnavailableError subclasses ClientAuthenticationError:
+    # https://learn.microsoft.com/python/api/azure-identity/azure.identity.credentialunavailableerror
+    from azure.core.exceptions import ClientAuthenticationError, ServiceRequestError
+
+    # DefaultAzureCredential logs every credential it tried at WARNING; the error says it once.
+    logging.getLogger("azure.identity").setLevel(logging.ERROR)
+    try:
+        yield
+    except ClientAuthenticationError as error:
+        first = str(error).strip().splitlines()[0] if str(error).strip() else ""
+        raise ServiceUnreachableError(
+            f"not signed in to Azure for workspace {stack.workspace_name} (subscription "
+            f"{stack.subscription_id}): run `az login`, or set a managed identity or service "
+            f"principal for DefaultAzureCredential; {type(error).__name__}: {first[:200]}"
+        ) from None
+    except ServiceRequestError as error:
+        raise ServiceUnreachableError(
+            f"cannot reach Azure for workspace {stack.workspace_name}: {error}"
+        ) from None
+
+
 def ensure_environment(client: Any, env: Any) -> None:
     """Register the environment unless this exact content is already registered."""
     from azure.core.exceptions import ResourceNotFoundError
@@ -228,13 +254,15 @@ def submit(
     """Register the environment if needed, submit the job, print its studio URL; with `wait`,
     stream its logs and raise `JobFailedError` unless it completes. Returns the job name."""
     job = build_job(stack, settings, options)
-    client = ml_client(stack)
-    ensure_environment(client, build_environment(settings))
-    created = client.jobs.create_or_update(job)
-    print(f"submitted {created.name}: {created.studio_url}", flush=True)
+    with _signed_in(stack):
+        client = ml_client(stack)
+        ensure_environment(client, build_environment(settings))
+        created = client.jobs.create_or_update(job)
+        print(f"submitted {created.name}: {created.studio_url}", flush=True)
+        if wait:
+            client.jobs.stream(created.name)
+            status = client.jobs.get(created.name).status
     if wait:
-        client.jobs.stream(created.name)
-        status = client.jobs.get(created.name).status
         if status != "Completed":
             raise JobFailedError(f"job {created.name} ended {status}: {created.studio_url}")
         print(f"job {created.name} completed; report at {job.outputs['report'].path}")

@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import shutil
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pyarrow as pa
@@ -11,8 +15,9 @@ import pytest
 
 from jobs.analysis import AnalysisOptions, analyze
 from jobs.cli import main
-from jobs.errors import InvalidInputError, StorageUnreachableError
-from tests.jobs.conftest import tree
+from jobs.data import REPORT_MARKER, resolve
+from jobs.errors import EXIT_INTERRUPTED, InvalidInputError, StorageUnreachableError
+from tests.jobs.conftest import REPOSITORY_ROOT, tree
 
 
 def copy_dataset(source: Path, target: Path) -> Path:
@@ -149,3 +154,223 @@ def test_cli_reports_bad_input_with_exit_code_3(
 def test_unsupported_location_scheme(tmp_path: Path, clean_env) -> None:
     with pytest.raises(InvalidInputError, match="s3://bucket/x: unsupported location"):
         analyze("s3://bucket/x", str(tmp_path / "report"))
+
+
+def hashes(root: Path) -> dict[str, str]:
+    """Every file under `root` and its SHA-256, to show nothing the user had changed."""
+    import hashlib
+
+    return {
+        str(path.relative_to(root)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in sorted(root.rglob("*"))
+        if path.is_file()
+    }
+
+
+def run_cli(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    code = main(args)
+    err = capsys.readouterr().err
+    assert "Traceback" not in err
+    return code, err
+
+
+@pytest.mark.parametrize(
+    ("input_part", "output_part", "problem"),
+    [
+        ("data", "data", "is the input dataset"),
+        ("data", ".", "contains the input dataset"),
+        ("data", "data/report", "is inside the input dataset"),
+    ],
+)
+def test_output_overlapping_the_input_is_refused(
+    input_part: str,
+    output_part: str,
+    problem: str,
+    sensor_dataset: Path,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    clean_env,
+) -> None:
+    """#13 items 1-3: --overwrite used to delete the dataset and put the report there."""
+    root = tmp_path.resolve() / "project"
+    copy_dataset(sensor_dataset, root / "data")
+    before = hashes(root)
+    source, target = root / input_part, (root / output_part).resolve()
+    code, err = run_cli(
+        ["run", "--input", str(source), "--output", str(target), "--overwrite",
+         "--time-column", "readingTime"],
+        capsys,
+    )  # fmt: skip
+    assert code == 3
+    assert f"output {target} {problem} {source}" in err
+    assert hashes(root) == before
+    assert not (root / "data" / "report").exists()
+
+
+def test_output_that_is_a_symlink_to_the_input_is_refused(
+    sensor_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], clean_env
+) -> None:
+    tmp_path = tmp_path.resolve()
+    data = copy_dataset(sensor_dataset, tmp_path / "data")
+    (tmp_path / "link").symlink_to(data, target_is_directory=True)
+    (tmp_path / "parent-link").symlink_to(tmp_path, target_is_directory=True)
+    before = hashes(data)
+    for output in (tmp_path / "link", tmp_path / "parent-link" / "data" / "report"):
+        code, err = run_cli(
+            ["run", "--input", str(data), "--output", str(output), "--overwrite",
+             "--time-column", "readingTime"],
+            capsys,
+        )  # fmt: skip
+        assert code == 3
+        assert str(data) in err and "input dataset" in err
+    assert hashes(data) == before
+
+
+def test_data_lake_output_overlapping_the_input_is_refused(clean_env) -> None:
+    from jobs.data import check_apart
+
+    clean_env.setenv("AZURE_STORAGE_ACCOUNT_NAME", "acct")
+    same = [
+        ("abfss://raw@acct.dfs.core.windows.net/taxi", "abfss://raw@ACCT.blob.core.windows.net/taxi/"),
+        ("https://acct.blob.core.windows.net/raw/taxi", "abfss://raw@acct.dfs.core.windows.net/taxi/r"),
+        ("abfss://raw@acct.dfs.core.windows.net/taxi/2024", "abfs://raw/taxi"),
+    ]  # fmt: skip
+    for dataset, output in same:
+        with pytest.raises(InvalidInputError, match="input dataset"):
+            check_apart(resolve(dataset), resolve(output))
+    check_apart(
+        resolve("abfss://raw@acct.dfs.core.windows.net/taxi"),
+        resolve("abfss://raw@acct.dfs.core.windows.net/taxi-report"),
+    )
+    check_apart(
+        resolve("abfss://raw@acct.dfs.core.windows.net/taxi"),
+        resolve("abfss://raw@other.dfs.core.windows.net/taxi"),
+    )
+
+
+def test_overwrite_refuses_a_folder_without_a_report_of_this_job(
+    sensor_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], clean_env
+) -> None:
+    """#13 item 3: --overwrite used to delete unrelated files without a word."""
+    (tmp_path / "out" / "other-data").mkdir(parents=True)
+    (tmp_path / "out" / "notes.txt").write_text("my notes")
+    (tmp_path / "out" / "other-data" / "x.parquet").write_text("not ours")
+    before = hashes(tmp_path / "out")
+    code, err = run_cli(
+        ["run", "--input", str(sensor_dataset), "--output", str(tmp_path / "out"),
+         "--overwrite", "--time-column", "readingTime"],
+        capsys,
+    )  # fmt: skip
+    assert code == 3
+    assert f"output {tmp_path / 'out'} does not hold a report of this job" in err
+    assert "found: notes.txt, other-data" in err
+    assert hashes(tmp_path / "out") == before
+
+
+def test_overwrite_refuses_a_report_folder_with_extra_files(
+    sensor_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str], clean_env
+) -> None:
+    from jobs.data import REPORT_MARKER
+
+    (tmp_path / "out").mkdir()
+    (tmp_path / "out" / "summary.json").write_text("{}")
+    (tmp_path / "out" / REPORT_MARKER).write_text('{"entries": ["summary.json"]}')
+    (tmp_path / "out" / "notes.txt").write_text("added by hand")
+    before = hashes(tmp_path / "out")
+    code, err = run_cli(
+        ["run", "--input", str(sensor_dataset), "--output", str(tmp_path / "out"),
+         "--overwrite", "--time-column", "readingTime"],
+        capsys,
+    )  # fmt: skip
+    assert code == 3
+    assert "found: notes.txt" in err and "summary.json" not in err.split("found:")[1]
+    assert hashes(tmp_path / "out") == before
+
+
+@pytest.fixture(scope="module")
+def slow_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Big enough that a local run takes several seconds, so it can be interrupted."""
+    from jobs.sample import SampleSpec, write_sample
+
+    root = tmp_path_factory.mktemp("slow") / "data"
+    write_sample(resolve(str(root)), SampleSpec(rows=2_000_000, months=2), progress=False)
+    return root
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
+def test_an_interrupted_run_removes_what_it_staged(
+    signum: int, slow_dataset: Path, tmp_path: Path
+) -> None:
+    """#13 item 7: Ctrl-C left a hidden staging folder, and the next run refused the output."""
+    output = tmp_path / "report"
+    before = hashes(slow_dataset)
+    command = [sys.executable, "-m", "jobs", "run", "--input", str(slow_dataset),
+               "--output", str(output), "--workers", "1"]  # fmt: skip
+    process = subprocess.Popen(
+        command, cwd=REPOSITORY_ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while not list(output.glob(".staging-*")) and process.poll() is None:
+            assert time.monotonic() < deadline, "the run never started staging"
+            time.sleep(0.05)
+        time.sleep(0.5)  # inside the run, well before its commit
+        assert process.poll() is None, "the run ended before it could be interrupted"
+        process.send_signal(signum)
+        _, err = process.communicate(timeout=120)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+    assert process.returncode == EXIT_INTERRUPTED, err
+    assert "interrupted" in err and "Traceback" not in err
+    assert tree(output) == []  # no staging folder, nothing that looks like a report
+    assert hashes(slow_dataset) == before
+    if signum == signal.SIGINT:
+        again = subprocess.run(
+            command, cwd=REPOSITORY_ROOT, capture_output=True, text=True,
+            timeout=300, check=False,
+        )  # fmt: skip
+        assert again.returncode == 0, again.stderr
+        assert (output / REPORT_MARKER).exists()
+
+
+@pytest.mark.parametrize("swap", [False, True], ids=["a-first", "b-first"])
+@pytest.mark.parametrize(
+    ("first", "second", "shown"),
+    [
+        (pa.array(["1.5", "2"]), pa.array([1.5, 2.0]), ("string in", "double in")),
+        (
+            pa.array([0, 1], pa.timestamp("us")),
+            pa.array([0, 1], pa.timestamp("us", tz="UTC")),
+            ("timestamp[us] in", "timestamp[us, tz=UTC] in"),
+        ),
+    ],
+    ids=["string-vs-float", "naive-vs-aware"],
+)
+def test_a_column_whose_type_differs_between_files(
+    first: pa.Array,
+    second: pa.Array,
+    shown: tuple[str, str],
+    swap: bool,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    clean_env,
+) -> None:
+    """#13 item 5: a TypeError from a worker, or an outcome depending on file order."""
+    data = tmp_path / "data"
+    data.mkdir()
+    times = pa.array([0, 86_400_000_000], pa.timestamp("us"))
+    names = ["b.parquet", "a.parquet"] if swap else ["a.parquet", "b.parquet"]
+    for name, column in zip(names, (first, second), strict=True):
+        pq.write_table(pa.table({"t": times, "value": column}), data / name)
+    before = hashes(data)
+    code, err = run_cli(
+        ["run", "--input", str(data), "--output", str(tmp_path / "out"), "--time-column", "t"],
+        capsys,
+    )
+    assert code == 3
+    assert f"column 'value' has different types across the files of dataset {data}" in err
+    assert f"{shown[0]} {data / names[0]}" in err and f"{shown[1]} {data / names[1]}" in err
+    assert hashes(data) == before
+    assert not (tmp_path / "out").exists()

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from jobs.data import Location, StagedOutput, blob_endpoint, resolve
+from jobs.data import REPORT_MARKER, Location, StagedOutput, blob_endpoint, resolve
 from jobs.errors import InvalidInputError
 
 
@@ -70,10 +70,60 @@ def test_staged_output_commits_marker_last_and_aborts_cleanly(tmp_path: Path) ->
     (staging / "prepared").mkdir()
     (staging / "prepared" / "part.0.parquet").write_text("x")
     staged.commit()
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["prepared", "summary.json"]
+    report = [REPORT_MARKER, "prepared", "summary.json"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == report
 
     again = StagedOutput(Location(str(tmp_path / "out")), overwrite=True)
     Path(again.open_staging().url, "summary.json").write_text('{"new": 1}')
     again.abort()  # a failed rerun keeps the earlier result untouched
     assert (tmp_path / "out" / "summary.json").read_text() == "{}"
-    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == ["prepared", "summary.json"]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == report
+
+
+def test_overwrite_replaces_exactly_the_previous_report(tmp_path: Path) -> None:
+    first = StagedOutput(Location(str(tmp_path / "out")))
+    staging = Path(first.open_staging().url)
+    (staging / "summary.json").write_text("{}")
+    (staging / "prepared").mkdir()
+    first.commit()
+    assert json.loads((tmp_path / "out" / REPORT_MARKER).read_text()) == {
+        "entries": ["prepared", "summary.json"]
+    }
+
+    second = StagedOutput(Location(str(tmp_path / "out")), overwrite=True)
+    Path(second.open_staging().url, "summary.json").write_text('{"new": 1}')
+    second.commit()  # `prepared` of the first report goes: the new one has none
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [REPORT_MARKER, "summary.json"]
+    assert (tmp_path / "out" / "summary.json").read_text() == '{"new": 1}'
+
+
+def test_the_marker_is_written_after_every_other_entry(tmp_path: Path, monkeypatch) -> None:
+    """A commit that stops half-way leaves a folder that does not look like a report."""
+    staged = StagedOutput(Location(str(tmp_path / "out")))
+    staging = Path(staged.open_staging().url)
+    (staging / "summary.json").write_text("{}")
+    (staging / "describe.csv").write_text("x")
+    moved: list[str] = []
+    real_move = StagedOutput._move
+
+    def move(self: StagedOutput, source: str, target: str) -> None:
+        assert not (tmp_path / "out" / REPORT_MARKER).exists()
+        moved.append(target.rsplit("/", 1)[-1])
+        real_move(self, source, target)
+
+    monkeypatch.setattr(StagedOutput, "_move", move)
+    staged.commit()
+    assert moved == ["describe.csv", "summary.json"]
+    assert (tmp_path / "out" / REPORT_MARKER).exists()
+
+
+def test_a_stale_staging_folder_does_not_count_as_content(tmp_path: Path) -> None:
+    """#13 item 7: a killed run's hidden staging folder made the next run refuse the output."""
+    (tmp_path / "out" / ".staging-0123456789ab").mkdir(parents=True)
+    staged = StagedOutput(Location(str(tmp_path / "out")))  # no error: nothing of the user's
+    Path(staged.open_staging().url, "summary.json").write_text("{}")
+    staged.commit()
+    assert (tmp_path / "out" / "summary.json").exists()
+    (tmp_path / "out" / ".hidden-notes").write_text("the user's")
+    with pytest.raises(InvalidInputError, match="already has content"):
+        StagedOutput(Location(str(tmp_path / "out")))

@@ -20,7 +20,7 @@ from pulumi_policy import (
 from infra.access import role_name_for_definition_id
 from infra.catalog.vm_sizes import vm_size
 from policy.common import prop, violation
-from policy.private_networking import PRIVATE_DNS_ZONE_GROUP, PRIVATE_ENDPOINT, _has_zone_group
+from policy.private_networking import PRIVATE_DNS_ZONE_GROUP, PRIVATE_ENDPOINT, has_zone_group
 
 COMPUTE = "azure-native:machinelearningservices:Compute"
 WORKSPACE = "azure-native:machinelearningservices:Workspace"
@@ -186,7 +186,7 @@ def validate_private_endpoint_dns(args: StackValidationArgs, report: ReportViola
     # https://learn.microsoft.com/azure/private-link/private-endpoint-dns
     zone_groups = _by_type(args, PRIVATE_DNS_ZONE_GROUP)
     for endpoint in _by_type(args, PRIVATE_ENDPOINT):
-        if not _has_zone_group(endpoint, zone_groups):
+        if not has_zone_group(endpoint, zone_groups):
             _report(
                 report,
                 endpoint,

@@ -130,6 +130,7 @@ class Access(pulumi.ComponentResource):
         workspace_id: pulumi.Input[str],
         container_registry_id: pulumi.Input[str],
         image_build_compute: str | None,
+        workspace_principal_id: pulumi.Input[str] | None,
         key_vault_name: pulumi.Input[str],
         subscription_id: pulumi.Input[str],
         deployer_object_id: pulumi.Input[str],
@@ -208,6 +209,26 @@ class Access(pulumi.ComponentResource):
         for field_name, role in GROUP_ROLES.items():
             for object_id in getattr(groups, field_name):
                 grant(f"group-{object_id}", role, workspace_id, object_id, "Group")
+        # Identity-based datastores use the caller's own identity on the lake.
+        # https://learn.microsoft.com/azure/machine-learning/how-to-datastore#create-an-azure-data-lake-storage-gen2-datastore
+        for object_id in groups.data_scientists:
+            grant(
+                f"group-{object_id}-data-lake",
+                groups.data_scientists_data_lake_role,
+                data_lake_id,
+                object_id,
+                "Group",
+            )
+        if workspace_principal_id is not None:
+            # Studio previews data in a private network through the workspace identity.
+            # https://learn.microsoft.com/azure/machine-learning/how-to-enable-studio-virtual-network
+            grant(
+                "workspace-identity",
+                "Storage Blob Data Reader",
+                data_lake_id,
+                workspace_principal_id,
+                "ServicePrincipal",
+            )
 
         self.register_outputs({"computeIdentityClientId": self.compute_identity.client_id})
 

@@ -25,6 +25,7 @@ class Datastores(pulumi.ComponentResource):
         service_principal: ServicePrincipalCredentials | None,
         tenant_id: pulumi.Input[str],
         placement: Placement,
+        private_networking: bool,
         depends_on: list[pulumi.Resource],
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
@@ -33,7 +34,12 @@ class Datastores(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self, depends_on=depends_on)
 
         def datastore(
-            store: str, filesystem: str, credentials, description: str, skip_validation: bool
+            store: str,
+            filesystem: str,
+            credentials,
+            description: str,
+            skip_validation: bool,
+            service_identity: str | None = None,
         ) -> ml.Datastore:
             return ml.Datastore(
                 f"datastore-{store}",
@@ -49,6 +55,7 @@ class Datastores(pulumi.ComponentResource):
                     credentials=credentials,
                     description=description,
                     tags=dict(placement.tags),
+                    service_data_access_auth_identity=service_identity,
                 ),
                 skip_validation=skip_validation,
                 opts=child,
@@ -60,7 +67,14 @@ class Datastores(pulumi.ComponentResource):
                 fs,
                 ml.NoneDatastoreCredentialsArgs(credentials_type="None"),
                 f"Data lake filesystem {fs}; access with the caller's own identity.",
-                False,
+                # Validation runs as the deployer, who holds no data role (least privilege).
+                True,
+                # Studio reaches a lake behind a private network as the workspace identity
+                # (the SDK has this on the datastore, not the workspace).
+                # https://learn.microsoft.com/azure/machine-learning/how-to-enable-studio-virtual-network
+                ml.ServiceDataAccessAuthIdentity.WORKSPACE_SYSTEM_ASSIGNED_IDENTITY
+                if private_networking
+                else None,
             )
             for fs in filesystems
         ]

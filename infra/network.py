@@ -122,11 +122,36 @@ COMPUTE_SECURITY_RULES: tuple[ComputeSecurityRule, ...] = (
 )
 """The compute subnet's NSG allow rules (one table: Azure receives exactly these)."""
 
+# With restricted egress the internet is denied, so the rest of Azure ML's required-outbound
+# list must be allowed explicitly too: Azure Monitor (metrics, logs) and the regional vault.
+# https://learn.microsoft.com/azure/machine-learning/how-to-access-azureml-behind-firewall
+RESTRICTED_EGRESS_RULES: tuple[ComputeSecurityRule, ...] = (
+    ComputeSecurityRule(
+        "AllowAzureMonitorOutbound", 180, "Outbound", "Tcp", "AzureMonitor", ("443",)
+    ),
+    ComputeSecurityRule(
+        "AllowKeyVaultOutbound", 190, "Outbound", "Tcp", "Keyvault.{region}", ("443",)
+    ),
+)
+"""Allow rules added only when `virtualNetwork.restrictOutboundInternet` is true."""
 
-def compute_security_rules(location: str) -> list[network.SecurityRuleArgs]:
-    """The NSG rules of `COMPUTE_SECURITY_RULES`, with regional service tags for `location`."""
+DENY_INTERNET_OUTBOUND = "DenyInternetOutbound"
+# Below every allow (higher number) and above Azure's default AllowInternetOutBound (65001).
+# https://learn.microsoft.com/azure/virtual-network/network-security-groups-overview#default-security-rules
+DENY_INTERNET_OUTBOUND_PRIORITY = 4000
+
+
+def compute_security_rules(
+    location: str, *, restrict_outbound_internet: bool = False
+) -> list[network.SecurityRuleArgs]:
+    """The NSG rules of `COMPUTE_SECURITY_RULES`, with regional service tags for `location`.
+
+    With `restrict_outbound_internet`, also the rest of Azure ML's required-outbound tags
+    and, after every allow, an explicit deny of outbound traffic to `Internet`.
+    """
+    table = COMPUTE_SECURITY_RULES + (RESTRICTED_EGRESS_RULES if restrict_outbound_internet else ())
     rules = []
-    for rule in COMPUTE_SECURITY_RULES:
+    for rule in table:
         tag = rule.service_tag.format(region=location)
         inbound = rule.direction == "Inbound"
         rules.append(
@@ -140,6 +165,20 @@ def compute_security_rules(location: str) -> list[network.SecurityRuleArgs]:
                 source_port_range="*",
                 destination_address_prefix="VirtualNetwork" if inbound else tag,
                 destination_port_ranges=list(rule.ports),
+            )
+        )
+    if restrict_outbound_internet:
+        rules.append(
+            network.SecurityRuleArgs(
+                name=DENY_INTERNET_OUTBOUND,
+                priority=DENY_INTERNET_OUTBOUND_PRIORITY,
+                direction="Outbound",
+                access="Deny",
+                protocol="*",
+                source_address_prefix="VirtualNetwork",
+                source_port_range="*",
+                destination_address_prefix="Internet",
+                destination_port_range="*",
             )
         )
     return rules
@@ -164,7 +203,10 @@ class Network(pulumi.ComponentResource):
         self.network_security_group = network.NetworkSecurityGroup(
             "compute-nsg",
             network_security_group_name=names.network_security_group,
-            security_rules=compute_security_rules(placement.location),
+            security_rules=compute_security_rules(
+                placement.location,
+                restrict_outbound_internet=settings.restrict_outbound_internet,
+            ),
             resource_group_name=placement.resource_group_name,
             location=placement.location,
             tags=dict(placement.tags),

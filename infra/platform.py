@@ -106,6 +106,11 @@ class Platform(pulumi.ComponentResource):
             workspace_id=self.workspace.id,
             container_registry_id=self.container_registry.id,
             image_build_compute=settings.image_build_compute,
+            workspace_principal_id=(
+                self.workspace.identity.apply(lambda i: i.principal_id if i else "")
+                if settings.private_networking
+                else None
+            ),
             key_vault_name=self.key_vault.name,
             subscription_id=self.client.subscription_id,
             deployer_object_id=self.client.object_id,
@@ -139,6 +144,7 @@ class Platform(pulumi.ComponentResource):
             service_principal=self.access.service_principal,
             tenant_id=self.client.tenant_id,
             placement=placement,
+            private_networking=settings.private_networking,
             depends_on=[*self.filesystems, *self.access.role_assignments],
             opts=child,
         )

@@ -4,7 +4,16 @@ from __future__ import annotations
 
 from pulumi_policy import Policy
 
-from policy import access, compute, container_registry, key_vault, private_networking, storage, tags
+from policy import (
+    access,
+    compute,
+    container_registry,
+    deployability,
+    key_vault,
+    private_networking,
+    storage,
+    tags,
+)
 
 PACK_NAME = "azureml-dask-security"
 
@@ -20,4 +29,5 @@ POLICIES: tuple[Policy, ...] = (
     access.ROLE_ASSIGNMENTS,
     private_networking.PRIVATE_ENDPOINTS,
     tags.TAGS_PRESENT,
+    *deployability.POLICIES,
 )

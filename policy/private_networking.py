@@ -111,7 +111,8 @@ def _group_ids(endpoint: PolicyResource) -> set[str]:
     return ids
 
 
-def _has_zone_group(endpoint: PolicyResource, zone_groups: Iterable[PolicyResource]) -> bool:
+def has_zone_group(endpoint: PolicyResource, zone_groups: Iterable[PolicyResource]) -> bool:
+    """Whether a private DNS zone group belongs to `endpoint` (by dependency or name)."""
     name = _safe(lambda: prop(endpoint.props, "privateEndpointName"))
     for group in zone_groups:
         if any(r.urn == endpoint.urn for r in group.dependencies):
@@ -167,7 +168,7 @@ def validate_private_networking(args: StackValidationArgs, report: ReportViolati
                 "create the private endpoints with infra.private_networking.PrivateEndpoints.",
             )
         for endpoint in linked:
-            if not _has_zone_group(endpoint, zone_groups):
+            if not has_zone_group(endpoint, zone_groups):
                 report_here(
                     f"private endpoint '{endpoint.name}' has no private DNS zone group, so its "
                     "name still resolves to the public address.",

@@ -177,9 +177,68 @@ def test_group_assignments(stack_run: StackRun, stack_settings: Settings) -> Non
         | {(g, "AzureML Compute Operator") for g in stack_settings.groups.compute_operators}
         | {(g, "Reader") for g in stack_settings.groups.readers}
     )
-    groups = [r for r in stack_run.by_type(ROLE) if r.inputs["principalType"] == "Group"]
+    groups = [
+        r
+        for r in stack_run.by_type(ROLE)
+        if r.inputs["principalType"] == "Group" and r.inputs["scope"] == workspace
+    ]
     assert {(r.inputs["principalId"], role_of(r)) for r in groups} == expected
-    assert all(r.inputs["scope"] == workspace for r in groups)
+
+
+def test_data_scientists_hold_their_data_role_on_the_lake(
+    stack_run: StackRun, stack_settings: Settings
+) -> None:
+    lake = stack_run.one(*LAKE).id
+    on_lake = {
+        (r.inputs["principalId"], role_of(r))
+        for r in stack_run.by_type(ROLE)
+        if r.inputs["principalType"] == "Group" and r.inputs["scope"] == lake
+    }
+    role = stack_settings.groups.data_scientists_data_lake_role
+    assert on_lake == {(g, role) for g in stack_settings.groups.data_scientists}
+
+
+def test_data_lake_role_follows_the_setting() -> None:
+    group = "66666666-6666-6666-6666-666666666666"
+    run = run_config(
+        "dev",
+        _config(
+            groups={
+                "dataScientists": [group],
+                "dataScientistsDataLakeRole": "Storage Blob Data Contributor",
+            }
+        ),
+    )
+    lake = run.one(*LAKE).id
+    roles = {(role_of(r), r.inputs["scope"]) for r in assignments_for(run, group)}
+    assert roles == {
+        ("AzureML Data Scientist", run.one(WORKSPACE).id),
+        ("Storage Blob Data Contributor", lake),
+    }
+
+
+def test_private_workspace_reads_the_lake_as_its_own_identity(
+    stack_run: StackRun, stack_settings: Settings
+) -> None:
+    workspace = stack_run.one(WORKSPACE)
+    principal = workspace.outputs["identity"]["principalId"]
+    roles = {(role_of(r), r.inputs["scope"]) for r in assignments_for(stack_run, principal)}
+    identity_based = [
+        r.inputs["properties"]
+        for r in stack_run.by_type(DATASTORE)
+        if r.inputs["properties"]["credentials"] == {"credentialsType": "None"}
+    ]
+    assert identity_based
+    if stack_settings.private_networking:
+        assert all(
+            p["serviceDataAccessAuthIdentity"] == "WorkspaceSystemAssignedIdentity"
+            for p in identity_based
+        )
+        assert roles == {("Storage Blob Data Reader", stack_run.one(*LAKE).id)}
+    else:
+        # The SDK defaults the property to "None": no service identity reads the lake.
+        assert all(p["serviceDataAccessAuthIdentity"] == "None" for p in identity_based)
+        assert roles == set()
 
 
 def test_service_principal_roles_and_secret(stack_run: StackRun, stack_settings: Settings) -> None:
@@ -243,7 +302,8 @@ def test_datastores(stack_run: StackRun, stack_settings: Settings) -> None:
             assert record.inputs["skipValidation"] is True
         else:
             assert props["credentials"] == {"credentialsType": "None"}
-            assert record.inputs["skipValidation"] is False
+            # The deployer holds no data role on the lake: validating as it would fail.
+            assert record.inputs["skipValidation"] is True
 
 
 # --- variants not in the stack files ------------------------------------------------------

@@ -193,6 +193,9 @@ def test_nsg_rules_for_no_public_ip_azure_ml_compute(
 ) -> None:
     rules = stack_run.one("azure-native:network:NetworkSecurityGroup").inputs["securityRules"]
     region = stack_settings.location
+    if stack_settings.virtual_network.restrict_outbound_internet:
+        return  # covered by test_restricted_egress_denies_internet_after_every_allow
+    assert all(r["access"] != "Deny" for r in rules), "default egress keeps AllowInternetOutBound"
     seen = set()
     for r in rules:
         assert r["access"] == "Allow"
@@ -306,3 +309,33 @@ def test_prod_differs_where_production_should() -> None:
     assert prod.storage_account.sku_name != "Standard_LRS"
     assert prod.data_lake.delete_retention_days > dev.data_lake.delete_retention_days
     assert prod.container_registry.sku_name == "Premium"
+
+
+def test_restricted_egress_denies_internet_after_every_allow() -> None:
+    from plan.offline import run_config
+    from tests.infra.test_settings import raw
+
+    run = run_config("dev", raw(virtualNetwork={"restrictOutboundInternet": True}))
+    region = run.one("azure-native:resources:ResourceGroup").inputs["location"]
+    rules = run.one("azure-native:network:NetworkSecurityGroup").inputs["securityRules"]
+    outbound = [r for r in rules if r["direction"] == "Outbound"]
+    [deny] = [r for r in outbound if r["access"] == "Deny"]
+    assert (deny["destinationAddressPrefix"], deny["protocol"]) == ("Internet", "*")
+    assert deny["sourceAddressPrefix"] == "VirtualNetwork"
+    assert deny["destinationPortRange"] == "*"
+    allows = [r for r in outbound if r["access"] == "Allow"]
+    assert all(r["priority"] < deny["priority"] for r in allows), "deny after every allow"
+    # Azure ML's required outbound tags for no-public-IP compute, all allowed before the deny.
+    # https://learn.microsoft.com/azure/machine-learning/how-to-access-azureml-behind-firewall
+    assert {r["destinationAddressPrefix"] for r in allows} == {
+        "AzureActiveDirectory",
+        "AzureMachineLearning",
+        f"BatchNodeManagement.{region}",
+        "AzureResourceManager",
+        f"Storage.{region}",
+        "AzureFrontDoor.FrontEnd",
+        "MicrosoftContainerRegistry",
+        f"AzureContainerRegistry.{region}",
+        "AzureMonitor",
+        f"Keyvault.{region}",
+    }

@@ -35,7 +35,14 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jobs import prepare, report, scan, stats
-from jobs.data import Location, ParquetDataset, StagedOutput, inspect_parquet, resolve
+from jobs.data import (
+    Location,
+    ParquetDataset,
+    StagedOutput,
+    check_apart,
+    inspect_parquet,
+    resolve,
+)
 from jobs.errors import InvalidInputError
 from jobs.frames import worker_peak_memory
 
@@ -277,6 +284,7 @@ def check(
     started = time.perf_counter()
     source = dataset if isinstance(dataset, Location) else resolve(dataset)
     target = output if isinstance(output, Location) else resolve(output)
+    check_apart(source, target)  # before anything reads or stages: the output never holds the data
     with timings.stage("inspect"):
         info = inspect_parquet(source)
         numeric = plan_columns(info, options).numeric_columns

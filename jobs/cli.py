@@ -78,8 +78,15 @@ def _memory_limit(text: str) -> str | float:
     raise argparse.ArgumentTypeError(f"expected {MEMORY_FORMS}; got {text!r}")
 
 
-def _on_sigterm(signum: int, frame: Any) -> None:
-    raise KeyboardInterrupt  # so the run aborts (removes its staging folder) as on Ctrl-C
+def _on_interrupt(signum: int, frame: Any) -> None:
+    """Ctrl-C or SIGTERM: abort the run (it removes its staging folder) without noise.
+
+    Tearing the cluster down cancels the gathers in flight, and asyncio then logs each
+    cancelled one with a traceback: expected on an interrupt, not what the user should read.
+    """
+    for name in ("asyncio", "distributed", "tornado"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
+    raise KeyboardInterrupt
 
 
 def _analysis_flags() -> argparse.ArgumentParser:
@@ -286,11 +293,8 @@ def _sample_data(args: argparse.Namespace) -> int:
 
 
 def _run(args: argparse.Namespace) -> int:
-    from distributed import Client, LocalCluster
-
     from jobs.analysis import check, execute
     from jobs.data import check_apart, resolve
-    from jobs.frames import warm_up_workers
 
     options = _analysis_options(args)
     check_apart(resolve(args.input), resolve(args.output))
@@ -302,33 +306,49 @@ def _run(args: argparse.Namespace) -> int:
         summary = execute(check(args.input, args.output, options))
     else:
         run = check(args.input, args.output, options)  # before starting any cluster
-        if args.scheduler:
-            try:
-                client = Client(args.scheduler, timeout=SCHEDULER_TIMEOUT)
-            except (OSError, TimeoutError, ValueError) as error:
-                raise ServiceUnreachableError(
-                    f"cannot reach the Dask scheduler {args.scheduler} within "
-                    f"{SCHEDULER_TIMEOUT}: {type(error).__name__}: {error}"
-                ) from None
-            with client:
-                warm_up_workers(client)
-                summary = execute(run)
-        else:
-            # The in-process scheduler's lifecycle chatter buries the report; keep its warnings.
-            logging.getLogger("distributed").setLevel(logging.WARNING)
-            with (
-                LocalCluster(
-                    n_workers=args.workers,
-                    threads_per_worker=args.threads_per_worker,
-                    memory_limit=args.memory_limit,
-                ) as cluster,
-                Client(cluster) as client,
-            ):
-                log.info("local Dask cluster; dashboard %s", client.dashboard_link)
-                warm_up_workers(client)
-                summary = execute(run)
+        try:
+            summary = _execute_on_cluster(args, run, execute)
+        except BaseException:
+            # Workers may still have been writing when the run aborted: clean up again now
+            # that the cluster is gone, so nothing staged survives.
+            run.staged.abort()
+            raise
     _print_summary(summary)
     return EXIT_OK
+
+
+def _execute_on_cluster(args: argparse.Namespace, run: Any, execute: Any) -> dict[str, Any]:
+    """Start or join the Dask cluster `args` names and run the checked analysis on it."""
+    from distributed import Client, LocalCluster
+
+    from jobs.frames import warm_up_workers
+
+    if args.scheduler:
+        try:
+            client = Client(args.scheduler, timeout=SCHEDULER_TIMEOUT)
+        except (OSError, TimeoutError, ValueError) as error:
+            raise ServiceUnreachableError(
+                f"cannot reach the Dask scheduler {args.scheduler} within "
+                f"{SCHEDULER_TIMEOUT}: {type(error).__name__}: {error}"
+            ) from None
+        with client:
+            warm_up_workers(client)
+            summary = execute(run)
+    else:
+        # The in-process scheduler's lifecycle chatter buries the report; keep its warnings.
+        logging.getLogger("distributed").setLevel(logging.WARNING)
+        with (
+            LocalCluster(
+                n_workers=args.workers,
+                threads_per_worker=args.threads_per_worker,
+                memory_limit=args.memory_limit,
+            ) as cluster,
+            Client(cluster) as client,
+        ):
+            log.info("local Dask cluster; dashboard %s", client.dashboard_link)
+            warm_up_workers(client)
+            summary = execute(run)
+    return summary
 
 
 def _print_summary(summary: dict[str, Any]) -> None:
@@ -379,7 +399,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     logging.getLogger("jobs").setLevel(logging.WARNING if args.quiet else logging.INFO)
     handlers = {"sample-data": _sample_data, "run": _run, "submit": _submit}
-    previous = signal.signal(signal.SIGTERM, _on_sigterm)
+    previous = signal.signal(signal.SIGTERM, _on_interrupt)
+    previous_sigint = signal.signal(signal.SIGINT, _on_interrupt)
     try:
         return handlers[args.command](args)
     except JobsError as error:
@@ -390,3 +411,4 @@ def main(argv: Sequence[str] | None = None) -> int:
         return EXIT_INTERRUPTED
     finally:
         signal.signal(signal.SIGTERM, previous)
+        signal.signal(signal.SIGINT, previous_sigint)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs
+from pulumi_policy import PolicyResource, ReportViolation, ResourceValidationArgs
 
 
 def prop(props: Mapping[str, Any] | None, *path: str) -> Any:
@@ -53,4 +53,19 @@ def report_resource(
         urn=args.urn,
         problem=problem,
         fix=fix,
+    )
+
+
+def report_stack_resource(
+    report_violation: ReportViolation, resource: PolicyResource, problem: str, fix: str
+) -> None:
+    """Report one violation a stack policy found, attached to `resource`."""
+    violation(
+        report_violation,
+        resource_type=resource.resource_type,
+        name=resource.name,
+        urn=resource.urn,
+        problem=problem,
+        fix=fix,
+        stack_level=True,
     )

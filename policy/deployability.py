@@ -19,7 +19,7 @@ from pulumi_policy import (
 
 from infra.access import role_name_for_definition_id
 from infra.catalog.vm_sizes import vm_size
-from policy.common import prop, violation
+from policy.common import prop, report_stack_resource
 from policy.private_networking import PRIVATE_DNS_ZONE_GROUP, PRIVATE_ENDPOINT, has_zone_group
 
 COMPUTE = "azure-native:machinelearningservices:Compute"
@@ -43,18 +43,6 @@ _GROUP_SCOPE = re.compile(r"^/subscriptions/[^/]+/resourceGroups/[^/]+/?$", re.I
 
 def _by_type(args: StackValidationArgs, resource_type: str) -> list[PolicyResource]:
     return [r for r in args.resources if r.resource_type == resource_type]
-
-
-def _report(report: ReportViolation, resource: PolicyResource, problem: str, fix: str) -> None:
-    violation(
-        report,
-        resource_type=resource.resource_type,
-        name=resource.name,
-        urn=resource.urn,
-        problem=problem,
-        fix=fix,
-        stack_level=True,
-    )
 
 
 def _roles(args: StackValidationArgs) -> list[tuple[str, str | None, str]]:
@@ -96,7 +84,7 @@ def validate_cluster_registry_access(args: StackValidationArgs, report: ReportVi
                 p == principal and role in REGISTRY_ROLES and scope == registry
                 for p, role, scope in roles
             ):
-                _report(
+                report_stack_resource(
                     report,
                     cluster,
                     f"its identity {identity_id} holds neither AcrPull nor AcrPush on the "
@@ -116,7 +104,7 @@ def validate_no_resource_group_lock(args: StackValidationArgs, report: ReportVio
         if lock.resource_type == GROUP_LOCK or (
             lock.resource_type == SCOPE_LOCK and _GROUP_SCOPE.match(scope)
         ):
-            _report(
+            report_stack_resource(
                 report,
                 lock,
                 "a lock on the resource group stops Azure ML compute clusters from scaling "
@@ -132,7 +120,7 @@ def validate_no_retired_vm_size(args: StackValidationArgs, report: ReportViolati
         name = str(prop(compute.props, "properties", "properties", "vmSize") or "")
         size = vm_size(name) if name else None
         if size is not None and size.retired:
-            _report(
+            report_stack_resource(
                 report,
                 compute,
                 f"vmSize {name} was retired by Azure on {size.retired_on} ({size.source}).",
@@ -171,7 +159,7 @@ def validate_groups_read_identity_datastores(
             if not any(
                 p == group and role in LAKE_DATA_ROLES and scope == lake for p, role, scope in roles
             ):
-                _report(
+                report_stack_resource(
                     report,
                     store,
                     f"group {group} holds a workspace role but no Storage Blob data role on "
@@ -187,7 +175,7 @@ def validate_private_endpoint_dns(args: StackValidationArgs, report: ReportViola
     zone_groups = _by_type(args, PRIVATE_DNS_ZONE_GROUP)
     for endpoint in _by_type(args, PRIVATE_ENDPOINT):
         if not has_zone_group(endpoint, zone_groups):
-            _report(
+            report_stack_resource(
                 report,
                 endpoint,
                 "it has no private DNS zone group, so the service's name still resolves to "

@@ -20,7 +20,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
-from policy.common import prop, violation
+from policy.common import prop, report_stack_resource
 from policy.posture import requires_private_networking
 
 PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
@@ -134,27 +134,20 @@ def validate_private_networking(args: StackValidationArgs, report: ReportViolati
         if not stack_private and public != "Disabled":
             continue  # a public resource in a stack that allows it
 
-        def report_here(problem: str, fix: str, resource: PolicyResource = resource) -> None:
-            violation(
-                report,
-                resource_type=resource.resource_type,
-                name=resource.name,
-                urn=resource.urn,
-                problem=problem,
-                fix=fix,
-                stack_level=True,
-            )
-
         if public != "Disabled" and not (
             public == "Enabled" and default_action == "Deny" and _admits_only_workspaces(resource)
         ):
-            report_here(
+            report_stack_resource(
+                report,
+                resource,
                 f"this stack must be private but publicNetworkAccess is {public!r}.",
                 "set azureml-dask:privateNetworking: true in the stack file (public network "
                 "access is then Disabled everywhere).",
             )
         if has_acls and default_action != "Deny":
-            report_here(
+            report_stack_resource(
+                report,
+                resource,
                 f"the network ACL default action is {default_action!r}, not 'Deny'.",
                 "set the network rule set's default_action='Deny' with bypass='AzureServices'.",
             )
@@ -162,14 +155,18 @@ def validate_private_networking(args: StackValidationArgs, report: ReportViolati
         present = set().union(*(_group_ids(e) for e in linked)) if linked else set()
         missing = sorted(required_group_ids(resource) - present)
         if missing:
-            report_here(
+            report_stack_resource(
+                report,
+                resource,
                 f"no private endpoint for sub-resource(s) {', '.join(missing)}, so nothing in "
                 "the virtual network can reach it once public access is off.",
                 "create the private endpoints with infra.private_networking.PrivateEndpoints.",
             )
         for endpoint in linked:
             if not has_zone_group(endpoint, zone_groups):
-                report_here(
+                report_stack_resource(
+                    report,
+                    resource,
                     f"private endpoint '{endpoint.name}' has no private DNS zone group, so its "
                     "name still resolves to the public address.",
                     "add a PrivateDnsZoneGroup linking the endpoint to its privatelink zone.",

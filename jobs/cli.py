@@ -17,6 +17,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from jobs.errors import EXIT_INTERRUPTED, EXIT_OK, JobsError, ServiceUnreachableError
+from jobs.sizing import DEFAULT_NODES
 
 EPILOG = (
     "exit codes: 0 success, 1 unexpected error, 2 bad command line, 3 invalid input, "
@@ -237,19 +238,26 @@ def build_parser() -> argparse.ArgumentParser:
     cluster = submit.add_argument_group("compute")
     cluster.add_argument("--compute", help="compute cluster (default: the stack's first)")
     cluster.add_argument(
-        "--instance-count", type=_positive, default=2, help="nodes (default: %(default)s)"
+        "--instance-count",
+        type=_positive,
+        help=f"nodes (default: {DEFAULT_NODES}, at most the cluster's maxNodes)",
     )
     cluster.add_argument(
         "--processes-per-instance",
         type=_positive,
-        default=4,
-        help="MPI processes per node (default: %(default)s)",
+        help="MPI processes per node (default: one per vCPU of the cluster's VM size)",
     )
     cluster.add_argument(
         "--threads-per-worker",
         type=_positive,
         default=1,
         help="threads in each worker process (default: %(default)s)",
+    )
+    cluster.add_argument(
+        "--memory-limit",
+        type=_memory_limit,
+        help="memory per worker, e.g. 3GiB (default: the VM's memory less headroom, shared "
+        "evenly by the node's processes)",
     )
     job = submit.add_argument_group("job")
     job.add_argument(
@@ -379,6 +387,7 @@ def _submit(args: argparse.Namespace) -> int:
         instance_count=args.instance_count,
         processes_per_instance=args.processes_per_instance,
         worker_threads=args.threads_per_worker,
+        memory_limit=args.memory_limit,
         experiment=args.experiment,
         job_name=args.job_name,
     )

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from jobs.errors import InvalidInputError
+from jobs.sizing import ClusterFacts
 
 CONTRACT_VERSION = "1"
 # Versions this package reads: "2" only adds outputs (the clusters' VM facts).
@@ -46,6 +47,14 @@ _NON_EMPTY_LIST_KEYS = (
     "computeClusterNames",
 )
 _LIST_KEYS = (*_NON_EMPTY_LIST_KEYS, "computeInstanceNames")
+# Version "2": one entry per cluster, in computeClusterNames order.
+_CLUSTER_FACT_KEYS: dict[str, Any] = {
+    "computeClusterVmSizes": str,
+    "computeClusterMaxNodes": int,
+    "computeClusterVCpus": int,
+    "computeClusterMemoryGiB": (int, float),
+}
+_KIND_NAMES: dict[Any, str] = {str: "name", int: "whole number", (int, float): "number"}
 
 
 @dataclass(frozen=True)
@@ -71,6 +80,8 @@ class StackOutputs:
     virtual_network_id: str
     compute_subnet_id: str
     private_endpoint_subnet_id: str
+    # None when the outputs predate contract version "2".
+    compute_cluster_facts: tuple[ClusterFacts, ...] | None = None
 
     @property
     def default_datastore(self) -> str:
@@ -100,6 +111,12 @@ class StackOutputs:
                 f"choose one of: {', '.join(self.compute_cluster_names)}"
             )
         return name
+
+    def cluster_facts(self, name: str) -> ClusterFacts | None:
+        """VM size, max nodes, vCPUs and memory of cluster `name` (None before version 2)."""
+        if self.compute_cluster_facts is None:
+            return None
+        return next(facts for facts in self.compute_cluster_facts if facts.name == name)
 
     def datastore(self, name: str | None) -> str:
         """`name` if the stack has that datastore, else the default; error if absent."""
@@ -178,6 +195,7 @@ def parse_outputs(raw: Mapping[str, Any], source: str) -> StackOutputs:
         )
 
     return StackOutputs(
+        compute_cluster_facts=_cluster_facts(raw, lists["computeClusterNames"], fail),
         source=source,
         subscription_id=strings["subscriptionId"],
         tenant_id=strings["tenantId"],
@@ -197,6 +215,40 @@ def parse_outputs(raw: Mapping[str, Any], source: str) -> StackOutputs:
         virtual_network_id=strings["virtualNetworkId"],
         compute_subnet_id=strings["computeSubnetId"],
         private_endpoint_subnet_id=strings["privateEndpointSubnetId"],
+    )
+
+
+def _cluster_facts(
+    raw: Mapping[str, Any], names: tuple[str, ...], fail: Any
+) -> tuple[ClusterFacts, ...] | None:
+    """The version "2" cluster facts, checked to line up with `computeClusterNames`."""
+    if raw["outputsContractVersion"] == "1":
+        return None
+    columns: dict[str, list[Any]] = {}
+    for key in _CLUSTER_FACT_KEYS:
+        value = raw.get(key)
+        if value is None:
+            raise fail(key, "is missing")
+        if not isinstance(value, list) or len(value) != len(names):
+            raise fail(
+                key, f"must be a list of {len(names)} entries (one per cluster), got {value!r}"
+            )
+        kind = _CLUSTER_FACT_KEYS[key]
+        if not all(isinstance(v, kind) and not isinstance(v, bool) for v in value):
+            raise fail(key, f"must hold one {_KIND_NAMES[kind]} per cluster, got {value!r}")
+        if kind is not str and any(v < 0 for v in value):
+            raise fail(key, f"must not hold negative numbers, got {value!r}")
+        columns[key] = value
+    if any(n < 1 for n in columns["computeClusterMaxNodes"]):
+        raise fail(
+            "computeClusterMaxNodes",
+            f"must be 1 or more per cluster, got {columns['computeClusterMaxNodes']!r}",
+        )
+    return tuple(
+        ClusterFacts(
+            name=name, vm_size=size, max_nodes=int(nodes), vcpus=int(cpus), memory_gib=float(mem)
+        )
+        for name, size, nodes, cpus, mem in zip(names, *columns.values(), strict=True)
     )
 
 

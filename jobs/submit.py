@@ -25,6 +25,7 @@ from jobs import environment
 from jobs.analysis import AnalysisOptions
 from jobs.data import DATASTORE_URLS_ENV
 from jobs.errors import InvalidInputError, JobFailedError, ServiceUnreachableError
+from jobs.sizing import JobSizing, size_job
 from jobs.stack import StackOutputs
 
 log = logging.getLogger(__name__)
@@ -44,9 +45,11 @@ class JobSettings:
     output_datastore: str | None = None
     output_path: str | None = None
     compute: str | None = None
-    instance_count: int = 2
-    processes_per_instance: int = 4
+    # None: sized from the cluster's VM facts (jobs/sizing.py).
+    instance_count: int | None = None
+    processes_per_instance: int | None = None
     worker_threads: int = 1
+    memory_limit: str | float | None = None
     experiment: str = DEFAULT_EXPERIMENT
     job_name: str | None = None
     environment_name: str = environment.ENVIRONMENT_NAME
@@ -64,19 +67,12 @@ class JobSettings:
             raise InvalidInputError(
                 f"--input {self.input_path!r} must be a path inside the datastore, not a URL"
             )
-        if self.instance_count < 1:
-            raise InvalidInputError(
-                f"--instance-count must be at least 1, got {self.instance_count}"
-            )
-        if self.processes_per_instance < 1:
-            raise InvalidInputError(
-                f"--processes-per-instance must be at least 1, got {self.processes_per_instance}"
-            )
-        if self.instance_count * self.processes_per_instance < 3:
-            raise InvalidInputError(
-                "dask-mpi needs at least 3 processes (scheduler, analysis, one worker): "
-                "raise --instance-count or --processes-per-instance"
-            )
+        for flag, count in (
+            ("--instance-count", self.instance_count),
+            ("--processes-per-instance", self.processes_per_instance),
+        ):
+            if count is not None and count < 1:
+                raise InvalidInputError(f"{flag} must be at least 1, got {count}")
         if self.worker_threads < 1:
             raise InvalidInputError(
                 f"--threads-per-worker must be at least 1, got {self.worker_threads}"
@@ -125,7 +121,26 @@ def analysis_arguments(options: AnalysisOptions) -> list[str]:
     return args
 
 
-def build_job(stack: StackOutputs, settings: JobSettings, options: AnalysisOptions) -> Any:
+def job_sizing(stack: StackOutputs, settings: JobSettings) -> JobSizing:
+    """Nodes, processes per node and worker memory for the chosen cluster (jobs/sizing.py)."""
+    settings.validate()
+    compute = stack.compute_cluster(settings.compute)
+    return size_job(
+        stack.cluster_facts(compute),
+        instance_count=settings.instance_count,
+        processes_per_instance=settings.processes_per_instance,
+        threads_per_worker=settings.worker_threads,
+        memory_limit=settings.memory_limit,
+        source=stack.source,
+    )
+
+
+def build_job(
+    stack: StackOutputs,
+    settings: JobSettings,
+    options: AnalysisOptions,
+    sizing: JobSizing | None = None,
+) -> Any:
     """The azure-ai-ml v2 command job for this stack, settings and analysis."""
     from azure.ai.ml import Input, MpiDistribution, Output
     from azure.ai.ml.entities import (
@@ -134,7 +149,7 @@ def build_job(stack: StackOutputs, settings: JobSettings, options: AnalysisOptio
         ManagedIdentityConfiguration,
     )
 
-    settings.validate()
+    sizing = sizing or job_sizing(stack, settings)
     compute = stack.compute_cluster(settings.compute)
     datastore = stack.datastore(settings.datastore)
     output_datastore = stack.datastore(settings.output_datastore or datastore)
@@ -147,7 +162,9 @@ def build_job(stack: StackOutputs, settings: JobSettings, options: AnalysisOptio
             "--input ${{inputs.dataset}}",
             "--output ${{outputs.report}}",
             "--threads-per-worker",
-            str(settings.worker_threads),
+            str(sizing.threads_per_worker),
+            "--memory-limit",
+            sizing.memory_limit,
             *(shlex.quote(arg) for arg in analysis_arguments(options)),
         ]
     )
@@ -160,8 +177,8 @@ def build_job(stack: StackOutputs, settings: JobSettings, options: AnalysisOptio
         command=command,
         environment=f"azureml:{env.name}:{env.version}",
         compute=compute,
-        distribution=MpiDistribution(process_count_per_instance=settings.processes_per_instance),
-        resources=JobResourceConfiguration(instance_count=settings.instance_count),
+        distribution=MpiDistribution(process_count_per_instance=sizing.processes_per_instance),
+        resources=JobResourceConfiguration(instance_count=sizing.instance_count),
         inputs={
             "dataset": Input(
                 type="uri_folder",
@@ -244,6 +261,13 @@ def ensure_environment(client: Any, env: Any) -> None:
         client.environments.create_or_update(env)
 
 
+def announce_sizing(stack: StackOutputs, settings: JobSettings) -> JobSizing:
+    """Size the job and say on stderr what was chosen and why."""
+    sizing = job_sizing(stack, settings)
+    print(f"# sizing: {sizing.explanation}", file=sys.stderr, flush=True)
+    return sizing
+
+
 def submit(
     stack: StackOutputs,
     settings: JobSettings,
@@ -253,7 +277,7 @@ def submit(
 ) -> str:
     """Register the environment if needed, submit the job, print its studio URL; with `wait`,
     stream its logs and raise `JobFailedError` unless it completes. Returns the job name."""
-    job = build_job(stack, settings, options)
+    job = build_job(stack, settings, options, announce_sizing(stack, settings))
     with _signed_in(stack):
         client = ml_client(stack)
         ensure_environment(client, build_environment(settings))
@@ -270,8 +294,9 @@ def submit(
 
 
 def print_dry_run(stack: StackOutputs, settings: JobSettings, options: AnalysisOptions) -> None:
-    """Print the job YAML on stdout and the environment it would register on stderr."""
-    job = build_job(stack, settings, options)
+    """Print the job YAML on stdout; the sizing and the environment it would register on
+    stderr."""
+    job = build_job(stack, settings, options, announce_sizing(stack, settings))
     env = build_environment(settings)
     sys.stdout.write(job_yaml(job))
     print(

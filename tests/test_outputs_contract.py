@@ -50,6 +50,12 @@ def test_jobs_read_every_stacks_outputs(
     )
     assert isinstance(job.identity, ManagedIdentityConfiguration)
     assert job.identity.client_id == stack_run.outputs["computeClusterIdentityClientId"]
+    # Sized from the cluster's VM facts: one worker process per vCPU of the catalog's size.
+    assert job.distribution.process_count_per_instance == max(
+        stack_run.outputs["computeClusterVCpus"][0], 2
+    )
+    assert job.resources.instance_count <= stack_run.outputs["computeClusterMaxNodes"][0]
+    assert "# sizing: compute cluster" in captured.err
 
 
 def test_outputs_json_is_refused_with_compare(capsys: pytest.CaptureFixture[str]) -> None:

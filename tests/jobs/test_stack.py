@@ -80,6 +80,11 @@ def test_missing_key_is_named_with_the_file(tmp_path: Path, key: str) -> None:
         ),
         ("datastoreNames", ["only_one"], "one identity-based datastore per filesystem"),
         ("workspaceId", "mlw-amldask-dev", "is not an Azure ML workspace resource id"),
+        ("computeClusterVmSizes", ["Standard_D4s_v5"], "must be a list of 2 entries"),
+        ("computeClusterMaxNodes", [4, 2.5], "must hold one whole number per cluster"),
+        ("computeClusterVCpus", [4, True], "must hold one whole number per cluster"),
+        ("computeClusterMemoryGiB", [16, -1], "must not hold negative numbers"),
+        ("computeClusterMaxNodes", [4, 0], "must be 1 or more per cluster"),
     ],
 )
 def test_malformed_value_is_named(tmp_path: Path, key: str, value: object, problem: str) -> None:
@@ -88,6 +93,25 @@ def test_malformed_value_is_named(tmp_path: Path, key: str, value: object, probl
     with pytest.raises(InvalidInputError, match=f"stack output '{key}'") as error:
         read_outputs_file(write(tmp_path, data))
     assert problem in str(error.value)
+
+
+def test_version_2_cluster_facts_line_up_with_the_cluster_names() -> None:
+    stack = read_outputs_file(STACK_OUTPUTS)
+    large = stack.cluster_facts("cpu-cluster-large")
+    assert large is not None
+    assert (large.vm_size, large.max_nodes, large.vcpus, large.memory_gib) == (
+        "Standard_D16s_v5",
+        8,
+        16,
+        64.0,
+    )
+
+
+def test_version_1_outputs_have_no_cluster_facts(tmp_path: Path) -> None:
+    data = outputs()
+    data["outputsContractVersion"] = "1"
+    del data["computeClusterVmSizes"]
+    assert read_outputs_file(write(tmp_path, data)).cluster_facts("cpu-cluster") is None
 
 
 def test_compute_cluster_absent_from_outputs() -> None:

@@ -11,7 +11,7 @@ import json
 from pathlib import Path
 
 import pytest
-from azure.ai.ml import load_job
+from azure.ai.ml import MpiDistribution, load_job
 from azure.ai.ml.entities import Command, ManagedIdentityConfiguration
 
 from jobs.cli import main as jobs_main
@@ -51,6 +51,7 @@ def test_jobs_read_every_stacks_outputs(
     assert isinstance(job.identity, ManagedIdentityConfiguration)
     assert job.identity.client_id == stack_run.outputs["computeClusterIdentityClientId"]
     # Sized from the cluster's VM facts: one worker process per vCPU of the catalog's size.
+    assert isinstance(job.distribution, MpiDistribution)
     assert job.distribution.process_count_per_instance == max(
         stack_run.outputs["computeClusterVCpus"][0], 2
     )

@@ -681,12 +681,15 @@ class Settings(SettingsModel):
     def image_build_compute(self) -> str | None:
         """The cluster that builds job images in a private stack (None: Azure's default).
 
-        A registry behind a private endpoint is out of reach of Azure ML's default build
-        compute, so a private workspace builds on its first cluster, inside the vnet.
+        A registry behind a private endpoint is out of reach of Azure ML's default
+        (serverless) build compute, so a private workspace builds on its first CPU cluster,
+        inside the vnet: Azure ML builds images on CPU sizes only.
         """
-        if not self.private_networking or not self.compute_clusters:
+        # https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#enable-azure-container-registry-acr
+        if not self.private_networking:
             return None
-        return self.compute_clusters[0].name
+        cpu = (c.name for c in self.compute_clusters if not (c.vm and c.vm.gpus))
+        return next(cpu, None)
 
     @property
     def datastore_names(self) -> tuple[str, ...]:
@@ -887,10 +890,10 @@ def _private_networking_rules(s: Settings, rules: Rules) -> None:
             f"needs {switch} = true, or nothing could reach the workspace (it would have no "
             "private endpoint)",
         )
-    if private and not s.compute_clusters:
+    if private and s.image_build_compute is None:
         rules.say(
             ("computeClusters",),
-            f": {switch} = true needs at least one compute cluster (the workspace's "
+            f": {switch} = true needs at least one CPU compute cluster (the workspace's "
             "imageBuildCompute: its registry is private, so Azure ML must build job images "
-            "on a cluster in the vnet)",
+            "on a cluster in the vnet, and builds only on CPU sizes)",
         )

@@ -47,6 +47,19 @@ def test_a_private_stack_builds_images_on_its_first_cluster() -> None:
     assert s.image_build_compute == "build-cluster"
 
 
+def test_a_private_stack_builds_images_on_its_first_cpu_cluster() -> None:
+    """Azure ML builds images on CPU sizes only (how-to-secure-workspace-vnet, ACR)."""
+    gpu_first = [{"name": "gpu", "vmSize": "Standard_NC4as_T4_v3"}, *CLUSTERS]
+    s = parse(privateNetworking=True, **{**PRIVATE_REGISTRY, "computeClusters": gpu_first})
+    assert s.image_build_compute == "build-cluster"
+
+
+def test_a_private_stack_with_only_gpu_clusters_is_refused() -> None:
+    gpu_only = [{"name": "gpu", "vmSize": "Standard_NC4as_T4_v3"}]
+    with pytest.raises(SettingsError, match="needs at least one CPU compute cluster"):
+        parse(privateNetworking=True, **{**PRIVATE_REGISTRY, "computeClusters": gpu_only})
+
+
 def test_a_private_stack_makes_the_workspace_private_by_default() -> None:
     s = parse(privateNetworking=True, **PRIVATE_REGISTRY)
     assert s.private_networking is True

@@ -3,19 +3,20 @@
 from __future__ import annotations
 
 import logging
-import resource
 from collections.abc import Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
-from distributed import Client, LocalCluster
+from distributed import Client
+
+from jobs.cluster import ClusterSpec, dask_client
+from jobs.frames import worker_peak_memory
 
 
 def _warm_up() -> None:
-    # Import what the analysis' tasks import, so the first timed run does not pay for it.
+    # The stage diagnostics build dask.dataframe graphs; the first timed run should not pay
+    # for that import.
     import dask.dataframe  # noqa: F401
-    import pyarrow.parquet  # noqa: F401
 
     import jobs.stats  # noqa: F401
 
@@ -30,18 +31,6 @@ def _reset_peak() -> bool:
         return False
 
 
-def _peak_rss() -> int:
-    # VmHWM is this process's own high-water mark (reset by clear_refs). getrusage's
-    # ru_maxrss is not: a spawned worker inherits the peak of the process it was forked from.
-    try:
-        for line in Path("/proc/self/status").read_text().splitlines():
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
-
-
 def _spilled(dask_worker: Any) -> int:
     total = getattr(dask_worker.data, "spilled_total", None)
     return int(getattr(total, "disk", 0) or 0) if total is not None else 0
@@ -49,18 +38,16 @@ def _spilled(dask_worker: Any) -> int:
 
 @contextmanager
 def local_cluster(workers: int, memory_limit: str | int = "auto") -> Iterator[Client]:
-    """A LocalCluster of `workers` single-threaded processes, warmed up, and its client."""
-    with (
-        LocalCluster(
-            n_workers=workers,
-            threads_per_worker=1,
-            processes=True,
-            memory_limit=memory_limit,
-            dashboard_address=":0",
-            silence_logs=logging.ERROR,
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    """The job's local cluster (jobs/cluster.py) of `workers` single-threaded processes,
+    with the dataframe stack imported too (the stage diagnostics use it), and its client."""
+    spec = ClusterSpec(
+        workers=workers,
+        threads_per_worker=1,
+        memory_limit=memory_limit,
+        dashboard_address=":0",
+        silence_logs=logging.ERROR,
+    )
+    with dask_client(spec) as client:
         client.run(_warm_up)
         yield client
 
@@ -72,7 +59,7 @@ def reset_peak_memory(client: Client) -> bool:
 
 def worker_memory(client: Client) -> dict[str, dict[str, int]]:
     """Per worker: peak resident bytes since the last reset, and bytes spilled to disk."""
-    peaks = client.run(_peak_rss)
+    peaks = worker_peak_memory(client)
     spilled = client.run(_spilled)
     return {
         address: {"peakBytes": int(peaks[address]), "spilledBytes": int(spilled.get(address, 0))}

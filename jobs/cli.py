@@ -16,7 +16,8 @@ import sys
 from collections.abc import Sequence
 from typing import Any
 
-from jobs.errors import EXIT_INTERRUPTED, EXIT_OK, JobsError, ServiceUnreachableError
+from jobs import cluster
+from jobs.errors import EXIT_INTERRUPTED, EXIT_OK, JobsError
 from jobs.sizing import DEFAULT_NODES
 
 EPILOG = (
@@ -54,7 +55,6 @@ def _year_month(text: str) -> tuple[int, int]:
 
 
 MEMORY_FORMS = "'auto', a number of bytes, a size such as 4GiB or 4GB, or a fraction 0-1"
-SCHEDULER_TIMEOUT = "5s"
 
 
 def _memory_limit(text: str) -> str | float:
@@ -91,11 +91,14 @@ def _on_interrupt(signum: int, frame: Any) -> None:
 
 
 def _analysis_flags() -> argparse.ArgumentParser:
+    from jobs.analysis import AnalysisOptions
+
+    defaults = AnalysisOptions()
     flags = argparse.ArgumentParser(add_help=False)
     group = flags.add_argument_group("analysis")
     group.add_argument(
         "--time-column",
-        default="tpepPickupDateTime",
+        default=defaults.time_column,
         help="timestamp column for the daily averages (default: %(default)s)",
     )
     group.add_argument(
@@ -113,7 +116,7 @@ def _analysis_flags() -> argparse.ArgumentParser:
     group.add_argument(
         "--sketch-size",
         type=_positive,
-        default=1000,
+        default=defaults.sketch_size,
         help="quantile sketch points per partition; rank error <= rows/N + partitions "
         "(default: %(default)s)",
     )
@@ -131,13 +134,13 @@ def _cluster_flags() -> argparse.ArgumentParser:
     group.add_argument(
         "--threads-per-worker",
         type=_positive,
-        default=1,
+        default=cluster.DEFAULT_THREADS_PER_WORKER,
         help="threads in each worker process (default: %(default)s)",
     )
     group.add_argument(
         "--memory-limit",
         type=_memory_limit,
-        default="auto",
+        default=cluster.DEFAULT_MEMORY_LIMIT,
         help="memory per worker, e.g. 4GiB, or 'auto' for an even share (default: %(default)s)",
     )
     return flags
@@ -150,6 +153,10 @@ def build_parser() -> argparse.ArgumentParser:
         description="Dask analysis of a parquet dataset: locally, under MPI, or on Azure ML.",
         epilog=EPILOG,
     )
+    from jobs import submit
+    from jobs.sample import DEFAULT_ROWS, SampleSpec
+
+    sample_defaults = SampleSpec(rows=DEFAULT_ROWS)
     parser.add_argument("-q", "--quiet", action="store_true", help="log warnings only")
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
@@ -162,23 +169,32 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sample.add_argument("--output", required=True, help="folder or abfs(s):// URL to write")
     sample.add_argument(
-        "--rows", type=_positive, default=1_000_000, help="rows (default: %(default)s)"
+        "--rows", type=_positive, default=sample_defaults.rows, help="rows (default: %(default)s)"
     )
     sample.add_argument(
         "--start",
         type=_year_month,
-        default=(2024, 1),
+        default=(sample_defaults.start_year, sample_defaults.start_month),
         metavar="YYYY-MM",
-        help="first month (default: 2024-01)",
+        help=f"first month (default: {sample_defaults.start_year}-"
+        f"{sample_defaults.start_month:02d})",
     )
-    sample.add_argument("--months", type=_positive, default=3, help="months (default: %(default)s)")
     sample.add_argument(
-        "--seed", type=int, default=20240101, help="random seed (default: %(default)s)"
+        "--months",
+        type=_positive,
+        default=sample_defaults.months,
+        help="months (default: %(default)s)",
+    )
+    sample.add_argument(
+        "--seed",
+        type=int,
+        default=sample_defaults.seed,
+        help="random seed (default: %(default)s)",
     )
     sample.add_argument(
         "--rows-per-file",
         type=_positive,
-        default=1_000_000,
+        default=sample_defaults.rows_per_file,
         help="largest file, in rows (default: %(default)s)",
     )
     sample.add_argument("--overwrite", action="store_true", help="replace existing content")
@@ -207,11 +223,11 @@ def build_parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--workers",
         type=_positive,
-        default=2,
+        default=cluster.DEFAULT_WORKERS,
         help="local cluster worker processes (default: %(default)s)",
     )
 
-    submit = commands.add_parser(
+    submit_command = commands.add_parser(
         "submit",
         help="submit the analysis as an Azure ML MPI command job on the stack's compute cluster",
         description="Build the command job from the stack outputs and submit it, or print "
@@ -219,49 +235,51 @@ def build_parser() -> argparse.ArgumentParser:
         parents=[_analysis_flags()],
         epilog=EPILOG,
     )
-    stack = submit.add_argument_group("stack outputs")
+    stack = submit_command.add_argument_group("stack outputs")
     stack.add_argument("--stack", help="stack name for `pulumi stack output --json`")
     stack.add_argument("--outputs", metavar="FILE.json", help="saved `pulumi stack output --json`")
-    data = submit.add_argument_group("data")
+    data = submit_command.add_argument_group("data")
     data.add_argument("--input", required=True, help="dataset folder inside the datastore")
     data.add_argument("--datastore", help="datastore of the input (default: the stack's first)")
     data.add_argument(
         "--input-mode",
-        choices=("ro_mount", "direct"),
-        default="ro_mount",
+        choices=submit.INPUT_MODES,
+        default=submit.JobSettings.input_mode,
         help="mount the input read-only, or pass its URI for adlfs (default: %(default)s)",
     )
     data.add_argument("--output-datastore", help="datastore for the report (default: the input's)")
     data.add_argument(
         "--output-path", help="report folder inside that datastore (default: reports/<job name>)"
     )
-    cluster = submit.add_argument_group("compute")
-    cluster.add_argument("--compute", help="compute cluster (default: the stack's first)")
-    cluster.add_argument(
+    compute = submit_command.add_argument_group("compute")
+    compute.add_argument("--compute", help="compute cluster (default: the stack's first)")
+    compute.add_argument(
         "--instance-count",
         type=_positive,
         help=f"nodes (default: {DEFAULT_NODES}, at most the cluster's maxNodes)",
     )
-    cluster.add_argument(
+    compute.add_argument(
         "--processes-per-instance",
         type=_positive,
         help="MPI processes per node (default: one per vCPU of the cluster's VM size)",
     )
-    cluster.add_argument(
+    compute.add_argument(
         "--threads-per-worker",
         type=_positive,
-        default=1,
+        default=cluster.DEFAULT_THREADS_PER_WORKER,
         help="threads in each worker process (default: %(default)s)",
     )
-    cluster.add_argument(
+    compute.add_argument(
         "--memory-limit",
         type=_memory_limit,
         help="memory per worker, e.g. 3GiB (default: the VM's memory less headroom, shared "
         "evenly by the node's processes)",
     )
-    job = submit.add_argument_group("job")
+    job = submit_command.add_argument_group("job")
     job.add_argument(
-        "--experiment", default="dask-analysis", help="experiment (default: %(default)s)"
+        "--experiment",
+        default=submit.DEFAULT_EXPERIMENT,
+        help="experiment (default: %(default)s)",
     )
     job.add_argument("--job-name", help="job name (default: dask-analysis-<UTC time>-<random>)")
     job.add_argument("--dry-run", action="store_true", help="print the job YAML; submit nothing")
@@ -302,20 +320,28 @@ def _sample_data(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace) -> int:
     from jobs.analysis import check, execute
+    from jobs.cluster import ClusterSpec, dask_client
     from jobs.data import check_apart, resolve
 
     options = _analysis_options(args)
     check_apart(resolve(args.input), resolve(args.output))
+    spec = ClusterSpec(
+        scheduler=args.scheduler,
+        mpi=args.mpi,
+        workers=args.workers,
+        threads_per_worker=args.threads_per_worker,
+        memory_limit=args.memory_limit,
+    )
     if args.mpi:
-        from jobs.entry import start_mpi_cluster
-
-        # Every rank runs this command; only rank 1 (the client) returns from here.
-        start_mpi_cluster(args.threads_per_worker, args.memory_limit)
-        summary = execute(check(args.input, args.output, options))
+        # Every rank runs this command; only rank 1 (the client) enters the block, so only
+        # it checks the input and output.
+        with dask_client(spec):
+            summary = execute(check(args.input, args.output, options))
     else:
         run = check(args.input, args.output, options)  # before starting any cluster
         try:
-            summary = _execute_on_cluster(args, run, execute)
+            with dask_client(spec):
+                summary = execute(run)
         except BaseException:
             # Workers may still have been writing when the run aborted: clean up again now
             # that the cluster is gone, so nothing staged survives.
@@ -323,40 +349,6 @@ def _run(args: argparse.Namespace) -> int:
             raise
     _print_summary(summary)
     return EXIT_OK
-
-
-def _execute_on_cluster(args: argparse.Namespace, run: Any, execute: Any) -> dict[str, Any]:
-    """Start or join the Dask cluster `args` names and run the checked analysis on it."""
-    from distributed import Client, LocalCluster
-
-    from jobs.frames import warm_up_workers
-
-    if args.scheduler:
-        try:
-            client = Client(args.scheduler, timeout=SCHEDULER_TIMEOUT)
-        except (OSError, TimeoutError, ValueError) as error:
-            raise ServiceUnreachableError(
-                f"cannot reach the Dask scheduler {args.scheduler} within "
-                f"{SCHEDULER_TIMEOUT}: {type(error).__name__}: {error}"
-            ) from None
-        with client:
-            warm_up_workers(client)
-            summary = execute(run)
-    else:
-        # The in-process scheduler's lifecycle chatter buries the report; keep its warnings.
-        logging.getLogger("distributed").setLevel(logging.WARNING)
-        with (
-            LocalCluster(
-                n_workers=args.workers,
-                threads_per_worker=args.threads_per_worker,
-                memory_limit=args.memory_limit,
-            ) as cluster,
-            Client(cluster) as client,
-        ):
-            log.info("local Dask cluster; dashboard %s", client.dashboard_link)
-            warm_up_workers(client)
-            summary = execute(run)
-    return summary
 
 
 def _print_summary(summary: dict[str, Any]) -> None:

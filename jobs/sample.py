@@ -64,6 +64,9 @@ _LOCATION_IDS = np.array([str(i) for i in range(1, 266)])
 _LOCATION_WEIGHTS = 1.0 / np.arange(1, 266) ** 0.9
 
 
+DEFAULT_ROWS = 1_000_000
+
+
 @dataclass(frozen=True)
 class SampleSpec:
     """How much sample data to make, and where in time."""

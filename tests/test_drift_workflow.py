@@ -96,3 +96,9 @@ def test_drift_is_reported_in_the_summary_and_one_issue_per_stack() -> None:
     assert "--label drift" in issue["run"]
     assert "gh issue comment" in issue["run"]
     assert "gh issue create" in issue["run"]
+
+
+def test_the_operations_page_states_the_schedule() -> None:
+    minute, hour = DRIFT["on"]["schedule"][0]["cron"].split()[:2]
+    page = (REPO_ROOT / "docs" / "operations.md").read_text()
+    assert f"({int(hour):02d}:{int(minute):02d} UTC)" in page

@@ -13,6 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+import pulumi
 import pytest
 import yaml
 from pulumi.runtime import mocks as pulumi_mocks
@@ -64,10 +65,12 @@ def run_consumer(
     platform_outputs: Mapping[str, Any],
     extra_config: Mapping[str, str] | None = None,
     records: list[ResourceRecord] | None = None,
+    *,
+    platform_stack: str | None = PLATFORM_STACK,
 ) -> ConsumerRun:
     """Run examples/consumer/__main__.py as the Pulumi CLI would, against these outputs."""
     mocks = StackReferenceMocks({PLATFORM_STACK: platform_outputs})
-    config = {f"{PROJECT}:platformStack": PLATFORM_STACK}
+    config = {f"{PROJECT}:platformStack": platform_stack} if platform_stack else {}
     config.update({f"{PROJECT}:{k}": v for k, v in (extra_config or {}).items()})
     namespace: dict[str, Any] = {}
 
@@ -111,8 +114,10 @@ def test_consumer_reads_every_stack(stack_run: StackRun) -> None:
     )
     assert reader.inputs["principalId"] == identity.outputs["principalId"]
     assert reader.inputs["principalType"] == "ServicePrincipal"
-    # The role is the only thing the team gets on the platform's side.
-    assert [r.type for r in consumer.run.resources if r.custom].count(reader.type) == 1
+    # The team's group and identity, and one role on the platform's side: nothing else.
+    assert sorted(r.type for r in consumer.run.resources if r.custom) == sorted(
+        [group.type, identity.type, reader.type]
+    )
 
     assert consumer.run.outputs["identityClientId"] == identity.outputs["clientId"]
     assert consumer.run.outputs["dataLakeFilesystem"] == filesystem
@@ -178,3 +183,8 @@ def test_unknown_filesystem_names_the_config_key_and_the_choices(stack_run: Stac
     assert "config filesystem: 'raw' is not in dataLakeFilesystems of platform stack" in message
     assert f"choose one of: {choices}" in message
     assert records == []
+
+
+def test_missing_platform_stack_names_the_config_key(stack_run: StackRun) -> None:
+    with pytest.raises(pulumi.ConfigMissingError, match=f"{PROJECT}:platformStack"):
+        run_consumer(stack_run.outputs, platform_stack=None)

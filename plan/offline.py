@@ -482,15 +482,17 @@ def _run(
     secret_keys: list[str],
     records: list[ResourceRecord] | None = None,
     program: Callable[[], None] | None = None,
+    project: str = PROJECT,
+    mocks: AzureMocks | None = None,
 ) -> StackRun:
-    runtime_settings.reset_options(project=PROJECT, stack=stack, root_directory=str(root))
-    mocks = AzureMocks()
+    runtime_settings.reset_options(project=project, stack=stack, root_directory=str(root))
+    mocks = mocks or AzureMocks()
     mocks.secret_values.update(config[k] for k in secret_keys if k in config)
     monitor = RecordingMonitor(mocks)
     if records is not None:
         # The caller's list: it sees what was registered even when the program fails.
         monitor.records = records
-    pulumi.runtime.set_mocks(mocks, project=PROJECT, stack=stack, preview=False, monitor=monitor)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     pulumi.runtime.set_all_config(config, secret_keys)
 
     def main() -> None:
@@ -560,9 +562,21 @@ def run_config(
     return _in_own_event_loop(_run, stack, root, config, list(secret_keys or []), records)
 
 
-def run_program(program: Callable[[], None], stack: str = "test") -> StackRun:
+def run_program(
+    program: Callable[[], None],
+    stack: str = "test",
+    *,
+    project: str = PROJECT,
+    config: dict[str, str] | None = None,
+    mocks: AzureMocks | None = None,
+    records: list[ResourceRecord] | None = None,
+) -> StackRun:
     """Run any Pulumi program (e.g. a single component) under the same mocks as a stack.
 
-    For unit tests of components that take plain values; stacks go through `run_stack`.
+    For unit tests of components that take plain values, and of other projects' programs
+    (`project` and its `config`, e.g. a consumer of this stack's outputs, with `mocks`
+    extended to answer its stack references); stacks go through `run_stack`.
     """
-    return _in_own_event_loop(_run, stack, REPO_ROOT, {}, [], None, program)
+    return _in_own_event_loop(
+        _run, stack, REPO_ROOT, dict(config or {}), [], records, program, project, mocks
+    )

@@ -103,14 +103,9 @@ class StackOutputs:
 
     def compute_cluster(self, name: str | None) -> str:
         """`name` if the stack has that compute cluster, else the default; error if absent."""
-        if name is None:
-            return self.default_compute_cluster
-        if name not in self.compute_cluster_names:
-            raise InvalidInputError(
-                f"compute cluster {name!r} is not in computeClusterNames of {self.source}; "
-                f"choose one of: {', '.join(self.compute_cluster_names)}"
-            )
-        return name
+        return self._choose(
+            "compute cluster", "computeClusterNames", self.compute_cluster_names, name
+        )
 
     def cluster_facts(self, name: str) -> ClusterFacts | None:
         """VM size, max nodes, vCPUs and memory of cluster `name` (None before version 2)."""
@@ -120,12 +115,16 @@ class StackOutputs:
 
     def datastore(self, name: str | None) -> str:
         """`name` if the stack has that datastore, else the default; error if absent."""
+        return self._choose("datastore", "datastoreNames", self.datastore_names, name)
+
+    def _choose(self, kind: str, key: str, names: tuple[str, ...], name: str | None) -> str:
+        """`name` if it is one of `names` (the contract's `key`), else the first of them."""
         if name is None:
-            return self.default_datastore
-        if name not in self.datastore_names:
+            return names[0]
+        if name not in names:
             raise InvalidInputError(
-                f"datastore {name!r} is not in datastoreNames of {self.source}; "
-                f"choose one of: {', '.join(self.datastore_names)}"
+                f"{kind} {name!r} is not in {key} of {self.source}; "
+                f"choose one of: {', '.join(names)}"
             )
         return name
 

@@ -58,10 +58,8 @@ class CustomerManagedKey(pulumi.ComponentResource):
             properties=keyvault.KeyPropertiesArgs(
                 kty=keyvault.JsonWebKeyType.RSA,
                 key_size=settings.key_size,
-                key_ops=[
-                    keyvault.JsonWebKeyOperation.WRAP_KEY,
-                    keyvault.JsonWebKeyOperation.UNWRAP_KEY,
-                ],
+                # No `key_ops` limit, as in Microsoft's set-up: the role already allows only
+                # read, wrap and unwrap, and Cosmos DB and AI Search use the key too.
                 rotation_policy=keyvault.RotationPolicyArgs(
                     attributes=keyvault.KeyRotationPolicyAttributesArgs(
                         expiry_time=settings.expire_after
@@ -125,6 +123,7 @@ class CustomerManagedKey(pulumi.ComponentResource):
             key_vault_properties=machinelearningservices.KeyVaultPropertiesArgs(
                 key_vault_arm_id=self.key_vault_id,
                 key_identifier=self.key.key_uri_with_version,
+                # Documented as "for future use"; `identity` above is what Azure ML uses.
                 identity_client_id=self.identity.client_id,
             ),
         )

@@ -170,7 +170,8 @@ OUTPUTS: tuple[OutputSpec, ...] = (
         "servicePrincipalSecretExpiresOn",
         "string",
         "Date (YYYY-MM-DD, 00:00 UTC) that client secret and its key vault secret expire "
-        "(`servicePrincipal.passwordEndDate`); empty when none is configured.",
+        "(`servicePrincipal.passwordEndDate`; rotate before it, see docs/security.md); empty "
+        "when none is configured.",
         lambda p: (
             p.settings.service_principal.password_end_date if p.access.service_principal else ""
         ),

@@ -301,3 +301,18 @@ def test_stacks_without_a_principal_report_no_expiry(
         pytest.skip(f"stack {stack_run.stack} has a service principal")
     assert stack_run.by_type(SECRET) == []
     assert stack_run.outputs["servicePrincipalSecretExpiresOn"] == ""
+
+
+def test_turning_keys_on_for_deployed_prod_re_creates_only_the_workspace() -> None:
+    from plan.diff import diff_plans
+    from plan.offline import run_stack
+    from plan.stack_plan import build_plan
+
+    diff = diff_plans(build_plan(run_stack("prod")), build_plan(prod_with_keys()))
+    assert [r.name for r in diff.destructive] == ["workspace"]
+    assert diff.exit_code == 7
+    changes = {r.name: r.action for r in diff.resources}
+    assert changes["data-lake"] == "change"  # the lake switches to the key in place
+    assert {"customer-managed-key", "encryption-identity"} <= {
+        name for name, action in changes.items() if action == "add"
+    }

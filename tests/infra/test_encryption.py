@@ -13,7 +13,9 @@ from infra.access import ROLES, role_name_for_definition_id
 from infra.encryption import KEY_NAME
 from infra.settings import PROJECT, Settings, SettingsError
 from infra.workspace import WORKSPACE_REPLACE_ON_CHANGES
-from plan.offline import ResourceRecord, StackRun, load_stack_config, run_config
+from plan.diff import diff_plans
+from plan.offline import ResourceRecord, StackRun, load_stack_config, run_config, run_stack
+from plan.stack_plan import build_plan
 
 KEY = "azure-native:keyvault:Key"
 VAULT = "azure-native:keyvault:Vault"
@@ -304,10 +306,6 @@ def test_stacks_without_a_principal_report_no_expiry(
 
 
 def test_turning_keys_on_for_deployed_prod_re_creates_only_the_workspace() -> None:
-    from plan.diff import diff_plans
-    from plan.offline import run_stack
-    from plan.stack_plan import build_plan
-
     diff = diff_plans(build_plan(run_stack("prod")), build_plan(prod_with_keys()))
     assert [r.name for r in diff.destructive] == ["workspace"]
     assert diff.exit_code == 7

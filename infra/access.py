@@ -6,6 +6,7 @@ import re
 import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, date, datetime, time
 
 import pulumi
 import pulumi_azuread as azuread
@@ -25,6 +26,9 @@ ROLES: dict[str, str] = {
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
     "AcrPull": "7f951dda-4ed3-4680-a7ca-43fe172d538d",
     "AcrPush": "8311e382-0749-4cb8-b61a-304f252e45ec",
+    # Read keys, wrap and unwrap: what a customer-managed key's user needs.
+    # https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/security#key-vault-crypto-service-encryption-user
+    "Key Vault Crypto Service Encryption User": "e147488a-f6f5-4113-8e2d-b22465e65bf6",
 }
 
 # Which workspace role each configured group list receives.
@@ -39,6 +43,20 @@ ROLE_ASSIGNMENT_NAMESPACE = uuid.UUID("3d0c6d0e-5b8e-4f5e-9c1b-6a7f2f0e9a11")
 
 SERVICE_PRINCIPAL_SECRET_NAME = "service-principal-client-secret"
 """Key vault secret holding the service principal's client secret."""
+
+
+def secret_expiry(end_date: str) -> int:
+    """Key Vault's `attributes.expires` for a password ending on `end_date` (YYYY-MM-DD).
+
+    Seconds since 1970-01-01T00:00:00Z, the password's own end (`T00:00:00Z` that day).
+    https://learn.microsoft.com/azure/key-vault/secrets/about-secrets#secret-attributes
+    """
+    return int(datetime.combine(date.fromisoformat(end_date), time(), tzinfo=UTC).timestamp())
+
+
+def password_end(end_date: str) -> str:
+    """The RFC 3339 end date Entra ID takes for an application password."""
+    return f"{end_date}T00:00:00Z"
 
 
 def role_definition_id(subscription_id: str, role: str) -> str:
@@ -259,7 +277,7 @@ class Access(pulumi.ComponentResource):
                 "service-principal-password",
                 application_id=application.id,
                 display_name="managed by Pulumi (azureml-dask)",
-                end_date=f"{settings.password_end_date}T00:00:00Z",
+                end_date=password_end(settings.password_end_date),
                 opts=child,
             )
             credentials = ServicePrincipalCredentials(
@@ -275,7 +293,8 @@ class Access(pulumi.ComponentResource):
             )
         else:
             return None
-        # Kept in the key vault so people and pipelines can fetch it with their own RBAC.
+        # Kept in the key vault so people and pipelines can fetch it with their own RBAC; it
+        # expires with the password, so the vault (and its near-expiry event) tells when.
         self.client_secret = keyvault.Secret(
             "service-principal-secret",
             secret_name=SERVICE_PRINCIPAL_SECRET_NAME,
@@ -283,7 +302,11 @@ class Access(pulumi.ComponentResource):
             resource_group_name=placement.resource_group_name,
             properties=keyvault.SecretPropertiesArgs(
                 value=credentials.client_secret,
+                # Key Vault's free-form label for the value: which application it signs in.
                 content_type=credentials.client_id.apply(lambda c: f"client secret of {c}"),
+                attributes=keyvault.SecretAttributesArgs(
+                    expires=secret_expiry(settings.password_end_date)
+                ),
             ),
             tags=dict(placement.tags),
             opts=child,

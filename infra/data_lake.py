@@ -6,6 +6,7 @@ import pulumi
 from pulumi_azure_native import storage
 
 from infra.diagnostics import STORAGE_TRANSACTION_METRICS
+from infra.encryption import CustomerManagedKey
 from infra.placement import Placement
 from infra.settings import DataLakeSettings
 from infra.storage_account import hardened_account
@@ -28,6 +29,7 @@ def data_lake(
     private_networking: bool,
     placement: Placement,
     parent: pulumi.Resource,
+    customer_managed_key: CustomerManagedKey | None = None,
 ) -> tuple[storage.StorageAccount, storage.BlobServiceProperties, list[storage.BlobContainer]]:
     """The lake account, its blob service (soft delete), and one filesystem per name."""
     # isHnsEnabled cannot change after creation: changing it replaces the account and
@@ -40,7 +42,13 @@ def data_lake(
         allow_shared_key_access=False,
         private_networking=private_networking,
         placement=placement,
-        opts=placement.options(parent, stateful=True),
+        customer_managed_key=customer_managed_key,
+        # With a customer-managed key, the account's identity must hold its grant first.
+        opts=placement.options(
+            parent,
+            stateful=True,
+            depends_on=customer_managed_key.ready if customer_managed_key else [],
+        ),
     )
     blob_service = storage.BlobServiceProperties(
         "data-lake-blob-service",

@@ -119,6 +119,10 @@ class ResourceNames:
     def compute_identity(self) -> str:
         return f"id-{self.base}-compute"
 
+    @property
+    def encryption_identity(self) -> str:
+        return f"id-{self.base}-encryption"
+
 
 def check_names(names: Mapping[str, tuple[str, str]], *, derived_from: str) -> list[str]:
     """Check `{config key: (kind, name)}` against `NAME_RULES`; return the problems found.

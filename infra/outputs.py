@@ -20,7 +20,8 @@ if TYPE_CHECKING:
     from infra.platform import Platform
 
 # "2" adds the clusters' VM facts (from infra/catalog/vm_sizes.py) for job sizing.
-CONTRACT_VERSION = "2"
+# "3" adds the customer-managed key and the service principal secret's expiry.
+CONTRACT_VERSION = "3"
 
 
 @dataclass(frozen=True)
@@ -164,6 +165,23 @@ OUTPUTS: tuple[OutputSpec, ...] = (
         "Key vault secret holding that principal's client secret (the value is never an "
         "output); empty when none is configured.",
         lambda p: SERVICE_PRINCIPAL_SECRET_NAME if p.access.service_principal else "",
+    ),
+    OutputSpec(
+        "servicePrincipalSecretExpiresOn",
+        "string",
+        "Date (YYYY-MM-DD, 00:00 UTC) that client secret and its key vault secret expire "
+        "(`servicePrincipal.passwordEndDate`; rotate before it, see docs/security.md); empty "
+        "when none is configured.",
+        lambda p: (
+            p.settings.service_principal.password_end_date if p.access.service_principal else ""
+        ),
+    ),
+    OutputSpec(
+        "customerManagedKeyId",
+        "string",
+        "Versionless URI of the key vault key that encrypts the workspace and the data lake "
+        "(`encryption.customerManagedKeys`); empty when Microsoft-managed keys are used.",
+        lambda p: p.customer_managed_key.key.key_uri if p.customer_managed_key else "",
     ),
     OutputSpec(
         "keyVaultUri",

@@ -61,7 +61,6 @@ class Platform(pulumi.ComponentResource):
         self.storage_accounts = StorageAccounts(
             "storage",
             settings.storage_account,
-            settings.data_lake,
             placement,
             child,
             workspace_id=pulumi.Output.concat(
@@ -76,8 +75,6 @@ class Platform(pulumi.ComponentResource):
             private_networking=settings.private_networking,
         )
         self.workspace_storage = self.storage_accounts.workspace_storage
-        self.data_lake = self.storage_accounts.data_lake
-        self.filesystems = self.storage_accounts.filesystems
         self.workspace_resources = WorkspaceResources(
             "workspace",
             workspace=settings.workspace,
@@ -90,12 +87,19 @@ class Platform(pulumi.ComponentResource):
             placement=placement,
             private_networking=settings.private_networking,
             image_build_compute=settings.image_build_compute,
+            encryption=settings.encryption,
+            subscription_id=self.client.subscription_id,
             opts=child,
         )
         self.workspace = self.workspace_resources.workspace
         self.key_vault = self.workspace_resources.key_vault
         self.container_registry = self.workspace_resources.container_registry
         self.log_analytics_workspace = self.workspace_resources.log_analytics_workspace
+        self.customer_managed_key = self.workspace_resources.customer_managed_key
+        # The lake comes after the vault: with customer-managed keys it encrypts with its key.
+        self.storage_accounts.add_data_lake(settings.data_lake, self.customer_managed_key)
+        self.data_lake = self.storage_accounts.data_lake
+        self.filesystems = self.storage_accounts.filesystems
         self._secure(settings, names, child)
         self.access = Access(
             "access",

@@ -6,12 +6,17 @@ import pulumi
 from pulumi_azure_native import storage
 
 from infra import data_lake, workspace_storage
+from infra.encryption import CustomerManagedKey
 from infra.placement import Placement
 from infra.settings import DataLakeSettings, StorageAccountSettings
 
 
 class StorageAccounts(pulumi.ComponentResource):
-    """The workspace storage account and the data lake (a separate ADLS Gen2 account)."""
+    """The workspace storage account and the data lake (a separate ADLS Gen2 account).
+
+    Built in two steps: the workspace storage first (the workspace needs it), the data lake
+    with `add_data_lake` once the key vault (and a customer-managed key) exist.
+    """
 
     workspace_storage: storage.StorageAccount
     data_lake: storage.StorageAccount
@@ -21,7 +26,6 @@ class StorageAccounts(pulumi.ComponentResource):
         self,
         name: str,
         account: StorageAccountSettings,
-        lake: DataLakeSettings,
         placement: Placement,
         opts: pulumi.ResourceOptions | None = None,
         *,
@@ -31,6 +35,8 @@ class StorageAccounts(pulumi.ComponentResource):
     ) -> None:
         # The type token predates this class's name; it is part of every child's URN.
         super().__init__("azureml-dask:storage:Storage", name, None, opts)
+        self._placement = placement
+        self._private_networking = private_networking
         self.workspace_storage = workspace_storage.workspace_storage(
             account,
             private_networking=private_networking,
@@ -39,8 +45,17 @@ class StorageAccounts(pulumi.ComponentResource):
             workspace_id=workspace_id,
             tenant_id=tenant_id,
         )
+
+    def add_data_lake(
+        self, lake: DataLakeSettings, customer_managed_key: CustomerManagedKey | None = None
+    ) -> None:
+        """Declare the data lake and its filesystems (once), then the component's outputs."""
         self.data_lake, self.data_lake_blob_service, self.filesystems = data_lake.data_lake(
-            lake, private_networking=private_networking, placement=placement, parent=self
+            lake,
+            private_networking=self._private_networking,
+            placement=self._placement,
+            parent=self,
+            customer_managed_key=customer_managed_key,
         )
         self.register_outputs(
             {

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import storage
 
+from infra.encryption import CustomerManagedKey
 from infra.placement import Placement
 
 
@@ -19,12 +20,16 @@ def hardened_account(
     placement: Placement,
     opts: pulumi.ResourceOptions,
     resource_access_rules: list[storage.ResourceAccessRuleArgs] | None = None,
+    customer_managed_key: CustomerManagedKey | None = None,
 ) -> storage.StorageAccount:
     """A StorageV2 account with HTTPS only, TLS 1.2, no public blobs, no cross-tenant copies.
 
     Private: reachable only through its private endpoints and trusted Azure services; with
     `resource_access_rules`, public access stays Enabled but denies every network except the
-    listed resource instances (the workspace storage pattern).
+    listed resource instances (the workspace storage pattern). With `customer_managed_key`
+    the account encrypts with that key, reached as its user-assigned identity (Microsoft's
+    keys otherwise; switching either way is an in-place update).
+    https://learn.microsoft.com/azure/storage/common/customer-managed-keys-overview
     """
     network: dict = {"public_network_access": "Enabled"}
     if private_networking:
@@ -35,6 +40,10 @@ def hardened_account(
         )
         if not resource_access_rules:
             network["public_network_access"] = "Disabled"
+    keys: dict = {}
+    if customer_managed_key is not None:
+        keys["identity"] = customer_managed_key.storage_identity()
+        keys["encryption"] = customer_managed_key.storage_encryption()
     return storage.StorageAccount(
         resource_name,
         account_name=account_name,
@@ -50,6 +59,7 @@ def hardened_account(
         allow_shared_key_access=allow_shared_key_access,
         allow_cross_tenant_replication=False,
         **network,
+        **keys,
         tags=dict(placement.tags),
         opts=opts,
     )

@@ -6,10 +6,12 @@ import pulumi
 from pulumi_azure_native import machinelearningservices
 
 from infra import container_registry, key_vault, monitoring
+from infra.encryption import CustomerManagedKey
 from infra.naming import ResourceNames
 from infra.placement import Placement
 from infra.settings import (
     ContainerRegistrySettings,
+    EncryptionSettings,
     KeyVaultSettings,
     LogAnalyticsSettings,
     WorkspaceSettings,
@@ -22,6 +24,11 @@ TARGET = Target(
     diagnostic_settings=DiagnosticCategories(),
     lock=True,
 )
+
+# Azure ML takes a customer-managed key only when it creates the workspace: turning
+# encryption on or off re-creates it. The plan diff reads the same list.
+# https://learn.microsoft.com/azure/machine-learning/concept-customer-managed-keys#limitations
+WORKSPACE_REPLACE_ON_CHANGES = ["encryption"]
 
 
 class WorkspaceResources(pulumi.ComponentResource):
@@ -41,8 +48,11 @@ class WorkspaceResources(pulumi.ComponentResource):
         placement: Placement,
         private_networking: bool = False,
         image_build_compute: str | None = None,
+        encryption: EncryptionSettings | None = None,
+        subscription_id: pulumi.Input[str] = "",
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`encryption` with `customer_managed_keys` adds the key, its identity and grant."""
         # The type token predates this class's name; it is part of every child's URN.
         super().__init__("azureml-dask:workspace:Workspace", name, None, opts)
         self.key_vault = key_vault.key_vault(
@@ -52,6 +62,18 @@ class WorkspaceResources(pulumi.ComponentResource):
             placement=placement,
             parent=self,
         )
+        self.customer_managed_key: CustomerManagedKey | None = None
+        if encryption is not None and encryption.customer_managed_keys:
+            self.customer_managed_key = CustomerManagedKey(
+                "customer-managed-key",
+                encryption,
+                key_vault=self.key_vault,
+                identity_name=names.encryption_identity,
+                subscription_id=subscription_id,
+                placement=placement,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        cmk = self.customer_managed_key
         self.log_analytics_workspace = monitoring.log_analytics_workspace(
             log_analytics, names=names, placement=placement, parent=self
         )
@@ -74,7 +96,13 @@ class WorkspaceResources(pulumi.ComponentResource):
             sku=machinelearningservices.SkuArgs(
                 name="Basic", tier=machinelearningservices.SkuTier.BASIC
             ),
-            identity=machinelearningservices.ManagedServiceIdentityArgs(type="SystemAssigned"),
+            # The system identity keeps Azure ML's own grants; the key's identity is added.
+            identity=machinelearningservices.ManagedServiceIdentityArgs(
+                type="SystemAssigned,UserAssigned", user_assigned_identities=[cmk.identity.id]
+            )
+            if cmk
+            else machinelearningservices.ManagedServiceIdentityArgs(type="SystemAssigned"),
+            encryption=cmk.workspace_encryption() if cmk else None,
             friendly_name=workspace.friendly_name,
             description=workspace.description,
             storage_account=storage_account_id,
@@ -87,7 +115,12 @@ class WorkspaceResources(pulumi.ComponentResource):
             resource_group_name=placement.resource_group_name,
             location=placement.location,
             tags=dict(placement.tags),
-            opts=placement.options(self, stateful=True),
+            opts=placement.options(
+                self,
+                stateful=True,
+                replace_on_changes=WORKSPACE_REPLACE_ON_CHANGES,
+                depends_on=cmk.ready if cmk else [],
+            ),
         )
         self.register_outputs(
             {

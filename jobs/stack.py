@@ -21,8 +21,9 @@ from jobs.errors import InvalidInputError
 from jobs.sizing import ClusterFacts
 
 CONTRACT_VERSION = "1"
-# Versions this package reads: "2" only adds outputs (the clusters' VM facts).
-READABLE_VERSIONS = ("1", "2")
+# Versions this package reads: "2" and "3" only add outputs (the clusters' VM facts; the
+# customer-managed key and the secret's expiry, which jobs do not use).
+READABLE_VERSIONS = ("1", "2", "3")
 
 _STRING_KEYS = (
     "subscriptionId",
@@ -144,7 +145,7 @@ def parse_outputs(raw: Mapping[str, Any], source: str) -> StackOutputs:
         raise fail(
             "outputsContractVersion",
             f"is {version!r}; this jobs package reads contract versions "
-            f"{' and '.join(READABLE_VERSIONS)}",
+            f"{', '.join(READABLE_VERSIONS[:-1])} and {READABLE_VERSIONS[-1]}",
         )
     strings: dict[str, str] = {}
     for key in _STRING_KEYS:

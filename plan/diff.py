@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.compute import CLUSTER_REPLACE_ON_CHANGES, INSTANCE_REPLACE_ON_CHANGES
+from infra.workspace import WORKSPACE_REPLACE_ON_CHANGES
 from plan.exit_codes import ExitCode
 from plan.offline import SECRET_MASK
 
@@ -65,7 +66,7 @@ class Replacement:
 # every top-level name is an input of the SDK class). Names, resource group and parent
 # names are URL path segments: azure-native replaces the resource when they change. Azure
 # cannot move a resource between regions, and documents `isHnsEnabled`, a workspace's
-# `storageAccount` and `keyVault` as fixed at creation.
+# `storageAccount`, `keyVault` and customer-managed key `encryption` as fixed at creation.
 REPLACEMENTS: tuple[Replacement, ...] = (
     Replacement(
         "azure-native:resources:ResourceGroup",
@@ -89,7 +90,15 @@ REPLACEMENTS: tuple[Replacement, ...] = (
     ),
     Replacement(
         "azure-native:machinelearningservices:Workspace",
-        ("workspaceName", "resourceGroupName", "location", "storageAccount", "keyVault"),
+        (
+            "workspaceName",
+            "resourceGroupName",
+            "location",
+            "storageAccount",
+            "keyVault",
+            # Customer-managed keys are set at creation only (infra/workspace.py): one source.
+            *WORKSPACE_REPLACE_ON_CHANGES,
+        ),
         "run history, models, data assets and endpoints (and soft delete keeps the old name "
         "reserved for 14 days)",
     ),

@@ -152,6 +152,7 @@ _ARM_TYPES: dict[str, tuple[str, str]] = {
     ),
     "azure-native:keyvault:Vault": ("Microsoft.KeyVault/vaults", "vaultName"),
     "azure-native:keyvault:Secret": ("Microsoft.KeyVault/vaults/{vaultName}/secrets", "secretName"),
+    "azure-native:keyvault:Key": ("Microsoft.KeyVault/vaults/{vaultName}/keys", "keyName"),
     "azure-native:operationalinsights:Workspace": (
         "Microsoft.OperationalInsights/workspaces",
         "workspaceName",
@@ -321,6 +322,10 @@ class AzureMocks(pulumi_mocks.Mocks):
                 **inputs.get("properties", {}),
                 "vaultUri": f"https://{name}.vault.azure.net/",
             }
+        elif type_ == "azure-native:keyvault:Key":
+            key_uri = f"https://{inputs['vaultName']}.vault.azure.net/keys/{name}"
+            state["keyUri"] = key_uri
+            state["keyUriWithVersion"] = f"{key_uri}/{uuid.UUID(offline_guid(seed, 'version')).hex}"
         elif type_ == "azure-native:containerregistry:Registry":
             state["loginServer"] = f"{name.lower()}.azurecr.io"
         elif type_ == "azure-native:managedidentity:UserAssignedIdentity":
@@ -332,7 +337,7 @@ class AzureMocks(pulumi_mocks.Mocks):
         elif type_ == "azure-native:machinelearningservices:Workspace":
             state["workspaceId"] = offline_guid(seed, "workspace")
             state["identity"] = {
-                **inputs.get("identity", {}),
+                **state.get("identity", {}),
                 "principalId": offline_guid(seed, "principal"),
                 "tenantId": self.client_config["tenantId"],
             }

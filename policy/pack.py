@@ -9,6 +9,7 @@ from policy import (
     compute,
     container_registry,
     deployability,
+    encryption,
     key_vault,
     private_networking,
     storage,
@@ -30,4 +31,5 @@ POLICIES: tuple[Policy, ...] = (
     private_networking.PRIVATE_ENDPOINTS,
     tags.TAGS_PRESENT,
     *deployability.POLICIES,
+    *encryption.POLICIES,
 )

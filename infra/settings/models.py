@@ -47,6 +47,9 @@ WORKSPACE_ROLES = ("AzureML Data Scientist", "AzureML Compute Operator", "Reader
 # Data roles a data-scientist group may hold on the lake (identity-based datastores).
 DATA_LAKE_ROLES = ("Storage Blob Data Reader", "Storage Blob Data Contributor")
 REQUIRED_TAGS = ("owner", "costCenter")
+# RSA key sizes Key Vault generates; Azure ML recommends at least 3072.
+# https://learn.microsoft.com/azure/machine-learning/how-to-setup-customer-managed-keys#create-a-key
+RSA_KEY_SIZES = (2048, 3072, 4096)
 MAX_CLUSTER_NODES = 100
 # A private stack's endpoints need room: /27 = 32 addresses, 5 of them Azure's.
 # https://learn.microsoft.com/azure/virtual-network/virtual-networks-faq#are-there-any-restrictions-on-using-ip-addresses-within-these-subnets
@@ -306,6 +309,50 @@ class LogAnalyticsSettings(SettingsModel):
     retention_in_days: Int = setting(30, description="Log retention.", low=30, high=730)
 
 
+class EncryptionSettings(SettingsModel):
+    """Customer-managed keys for the workspace and the data lake (off: Microsoft-managed keys)."""
+
+    customer_managed_keys: Bool = setting(
+        False,
+        description="Encrypt the workspace and the data lake with an RSA key in the stack's "
+        "key vault; needs `keyVault.enablePurgeProtection`. The workspace takes it only at "
+        "creation (turning it on or off re-creates the workspace), and Azure then adds "
+        "billed Cosmos DB, AI Search and storage resources (docs/security.md).",
+        allowed="true or false",
+    )
+    key_size: Int = setting(
+        3072,
+        description="RSA key size in bits; read when the key is created.",
+        allowed=f"one of {', '.join(str(s) for s in RSA_KEY_SIZES)}",
+    )
+    key_rotation_days: Int = setting(
+        365,
+        description="Key Vault makes a new key version this many days after the last one; "
+        "each new version expires after twice that.",
+        low=30,
+        high=730,
+    )
+
+    @property
+    def rotate_after(self) -> str:
+        """When Key Vault makes a new version, as ISO 8601 after creation, e.g. `P365D`."""
+        return f"P{self.key_rotation_days}D"
+
+    @property
+    def expire_after(self) -> str:
+        """How long each new key version lives, as ISO 8601 (twice the rotation interval)."""
+        return f"P{2 * self.key_rotation_days}D"
+
+    @field_validator("key_size", mode="after")
+    @classmethod
+    def _rsa_size(cls, value: int) -> int:
+        if value not in RSA_KEY_SIZES:
+            rules = Rules()
+            rules.fail((), value, f"must be one of {', '.join(str(s) for s in RSA_KEY_SIZES)}")
+            rules.raise_if_any()
+        return value
+
+
 class WorkspaceSettings(SettingsModel):
     """The Azure ML workspace."""
 
@@ -444,7 +491,7 @@ class ComputeInstanceSettings(SettingsModel):
 _SP_KEYS = {
     "none": ("mode", "workspaceRole"),
     "create": ("displayName", "mode", "passwordEndDate", "workspaceRole"),
-    "existing": ("clientId", "mode", "objectId", "workspaceRole"),
+    "existing": ("clientId", "mode", "objectId", "passwordEndDate", "workspaceRole"),
 }
 
 
@@ -465,10 +512,12 @@ class ServicePrincipalSettings(SettingsModel):
     )
     password_end_date: Str = setting(
         "",
-        description="`create` only: when the generated password expires (plan its rotation).",
+        description="When the client secret expires: `create` sets it on the generated "
+        "password, `existing` states the given secret's; the key vault secret expires then "
+        "too (plan its rotation).",
         allowed="the date the password expires, YYYY-MM-DD (plan its rotation)",
         doc_type="date",
-        doc_default="required for `create`",
+        doc_default="required for `create` and `existing`",
     )
     client_id: Str = setting(
         "",
@@ -524,7 +573,10 @@ class ServicePrincipalSettings(SettingsModel):
         given = {type(self).model_fields[f].alias or f for f in self.model_fields_set}
         for key in sorted(given - set(known)):
             rules.say((key,), f" is not a known setting; known here: {', '.join(known)}")
-        required = {"create": ("passwordEndDate",), "existing": ("clientId", "objectId")}
+        required = {
+            "create": ("passwordEndDate",),
+            "existing": ("clientId", "objectId", "passwordEndDate"),
+        }
         for key in required.get(self.mode, ()):
             if key not in given:
                 field = next(n for n, f in type(self).model_fields.items() if f.alias == key)
@@ -652,6 +704,9 @@ class Settings(SettingsModel):
         LogAnalyticsSettings(), description="The Log Analytics workspace."
     )
     workspace: WorkspaceSettings = setting(WorkspaceSettings(), description="The workspace.")
+    encryption: EncryptionSettings = setting(
+        EncryptionSettings(), description="Customer-managed keys."
+    )
     compute_clusters: tuple[ComputeClusterSettings, ...] = setting(
         (), description="AmlCompute clusters; names unique.", doc_type="list of objects"
     )
@@ -824,6 +879,7 @@ class Settings(SettingsModel):
         """Combinations that cannot work, then the names built from valid parts."""
         rules = Rules()
         _private_networking_rules(self, rules)
+        _customer_managed_key_rules(self, rules)
         if not rules.problems:
             # Names are only worth checking once the parts they are made of are valid.
             for problem in naming.check_names(
@@ -896,4 +952,17 @@ def _private_networking_rules(s: Settings, rules: Rules) -> None:
             f": {switch} = true needs at least one CPU compute cluster (the workspace's "
             "imageBuildCompute: its registry is private, so Azure ML must build job images "
             "on a cluster in the vnet, and builds only on CPU sizes)",
+        )
+
+
+def _customer_managed_key_rules(s: Settings, rules: Rules) -> None:
+    """Customer-managed keys need a vault whose keys cannot be purged."""
+    # https://learn.microsoft.com/azure/machine-learning/concept-customer-managed-keys#prerequisites
+    if s.encryption.customer_managed_keys and not s.key_vault.enable_purge_protection:
+        rules.fail(
+            ("keyVault", "enablePurgeProtection"),
+            False,
+            f"{PROJECT}:encryption.customerManagedKeys = true needs purge protection (Azure "
+            "ML and Storage require it on the vault holding the key, so a purged key cannot "
+            "make the data unreadable); set it to true (it can never be turned off again)",
         )

@@ -322,6 +322,7 @@ def existing_sp_run() -> StackRun:
             "mode": "existing",
             "clientId": SP_ID,
             "objectId": SP_OBJECT,
+            "passwordEndDate": "2027-03-31",
             "workspaceRole": "Contributor",
         },
         servicePrincipalClientSecret="existing-s3cret-value",

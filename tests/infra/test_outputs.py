@@ -43,6 +43,12 @@ RELEASED["2"] = {
     "computeClusterMemoryGiB": "list of numbers",
 }
 
+RELEASED["3"] = {
+    **RELEASED["2"],
+    "servicePrincipalSecretExpiresOn": "string",
+    "customerManagedKeyId": "string",
+}
+
 PYTHON_TYPES = {
     "string": str,
     "list of strings": list,

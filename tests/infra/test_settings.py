@@ -270,6 +270,7 @@ def test_secret_placeholder_is_a_pulumi_secret() -> None:
             "mode": "existing",
             "clientId": "11111111-1111-1111-1111-111111111111",
             "objectId": "22222222-2222-2222-2222-222222222222",
+            "passwordEndDate": "2027-06-30",
         },
         servicePrincipalClientSecret="s3cret",
     )
@@ -378,6 +379,15 @@ BAD_COMPUTE_ACCESS: list[tuple[dict[str, Any], str, str]] = [
         {"servicePrincipal": {"mode": "existing", "objectId": GUID}},
         "servicePrincipal.clientId is required",
         "client) id",
+    ),
+    (
+        # The key vault secret must expire with the client secret: its end date is needed.
+        {
+            "servicePrincipal": {"mode": "existing", "clientId": GUID, "objectId": GUID},
+            "servicePrincipalClientSecret": "s",
+        },
+        "servicePrincipal.passwordEndDate is required",
+        "YYYY-MM-DD",
     ),
     (
         {"servicePrincipal": {"mode": "existing", "clientId": GUID, "objectId": "sp-1"}},

@@ -68,7 +68,7 @@ def test_missing_key_is_named_with_the_file(tmp_path: Path, key: str) -> None:
 @pytest.mark.parametrize(
     ("key", "value", "problem"),
     [
-        ("outputsContractVersion", "3", "reads contract versions 1 and 2"),
+        ("outputsContractVersion", "4", "reads contract versions 1, 2 and 3"),
         ("subscriptionId", "", "must be a non-empty string"),
         ("computeClusterNames", "cpu-cluster", "must be a list of non-empty strings"),
         ("computeClusterNames", [], "must list at least one name"),

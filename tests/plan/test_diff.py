@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 
 from infra.compute import CLUSTER_REPLACE_ON_CHANGES, INSTANCE_REPLACE_ON_CHANGES
+from infra.workspace import WORKSPACE_REPLACE_ON_CHANGES
 from plan.diff import (
     ABSENT,
     REPLACEMENTS,
@@ -444,6 +445,58 @@ def test_the_compute_rule_is_what_the_program_replaces_on() -> None:
     assert program <= set(rule.paths)
     assert {p for p in rule.paths if "." in p} == program
     assert "properties.properties.vmPriority" in rule.paths
+
+
+CUSTOMER_MANAGED_KEY = {
+    "status": "Enabled",
+    "identity": {"userAssignedIdentity": "/subscriptions/s/.../id-amldask-prod-encryption"},
+    "keyVaultProperties": {
+        "keyVaultArmId": "/subscriptions/s/.../vaults/kv-amldask-prod-1",
+        "keyIdentifier": "https://kv-amldask-prod-1.vault.azure.net/keys/customer-managed-key/1",
+    },
+}
+
+
+def _workspace(**properties: Any) -> dict[str, Any]:
+    return resource(
+        WORKSPACE,
+        "workspace",
+        {"workspaceName": "mlw-amldask-prod-1", "location": "westeurope", **properties},
+        replaceOnChanges=WORKSPACE_REPLACE_ON_CHANGES,
+    )
+
+
+@pytest.mark.parametrize(
+    ("before", "after"),
+    [({}, {"encryption": CUSTOMER_MANAGED_KEY}), ({"encryption": CUSTOMER_MANAGED_KEY}, {})],
+    ids=["turned-on", "turned-off"],
+)
+def test_customer_managed_keys_on_or_off_re_create_an_existing_workspace(
+    before: dict[str, Any], after: dict[str, Any]
+) -> None:
+    diff = diff_plans(plan(_workspace(**before)), plan(_workspace(**after)), "main", "branch")
+    (change,) = diff.destructive
+    assert change.name == "workspace"
+    assert change.replaced_by and all(p.startswith("encryption.") for p in change.replaced_by)
+    assert change.destructive is not None
+    assert change.destructive.startswith("re-created, losing run history")
+    assert diff.exit_code == 7
+    assert "DESTRUCTIVE" in render_text(diff)
+
+
+def test_a_workspace_created_with_customer_managed_keys_is_not_re_created() -> None:
+    encrypted = _workspace(encryption=CUSTOMER_MANAGED_KEY, tags={"a": "1"})
+    retagged = _workspace(encryption=CUSTOMER_MANAGED_KEY, tags={"a": "2"})
+    diff = diff_plans(plan(encrypted), plan(retagged))
+    assert not diff.destructive
+    assert diff.exit_code == 6
+
+
+def test_the_workspace_rule_is_what_the_program_replaces_on() -> None:
+    # One source: the paths infra/workspace.py gives `replace_on_changes`.
+    (rule,) = [r for r in REPLACEMENTS if r.type == WORKSPACE]
+    assert set(WORKSPACE_REPLACE_ON_CHANGES) <= set(rule.paths)
+    assert "encryption" in rule.paths
 
 
 def test_the_docs_table_lists_every_replacement_rule() -> None:

@@ -20,9 +20,9 @@ from typing import Any
 import pulumi
 from pulumi_azure_native import authorization, managedidentity, resources
 
-# The contract versions this program was written against ("2" only added outputs to "1").
+# The contract versions this program was written against ("2" and "3" only added outputs).
 # A new version may remove or retype an output: read its notes in docs/outputs.md first.
-ACCEPTED_CONTRACT_VERSIONS = ("1", "2")
+ACCEPTED_CONTRACT_VERSIONS = ("1", "2", "3")
 
 # The outputs this program reads; all of them are in contract version "1".
 REQUIRED_OUTPUTS = (

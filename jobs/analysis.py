@@ -108,13 +108,26 @@ def unused_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _time_hint(schema: pa.Schema) -> str:
+def _time_hint(schema: pa.Schema, rejected: str | None = None) -> str:
+    """What could serve as the time column, or how to make one."""
     usable = [f.name for f in schema if _is_time(f.type)]
     if usable:
-        return f"timestamp or date columns that could serve: {', '.join(usable)}"
+        return (
+            f"timestamp or date columns that could serve: {', '.join(usable)} "
+            "(choose one with --time-column)"
+        )
+    strings = [
+        f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
+    if rejected in strings:
+        return (
+            f"the dataset has no timestamp or date column, and the job does not parse text; "
+            f"write {rejected} into the parquet files as a timestamp (with pandas: "
+            f"frame[{rejected!r}] = pd.to_datetime(frame[{rejected!r}]))"
+        )
     return (
-        "the dataset has no timestamp or date column; write one into the parquet files "
-        "(a string column is not parsed)"
+        "the dataset has no timestamp or date column; the job needs one to average by day "
+        "(a string column is not parsed: write it into the parquet files as a timestamp)"
     )
 
 
@@ -134,14 +147,13 @@ def plan_columns(
     time_column = options.time_column
     if time_column not in names:
         raise InvalidInputError(
-            f"time column {time_column!r} is not in {where}; {_time_hint(schema)} "
-            "(choose one with --time-column)"
+            f"time column {time_column!r} is not in {where}; {_time_hint(schema)}"
         )
     time_type = schema.field(time_column).type
     if not _is_time(time_type):
         raise InvalidInputError(
             f"time column {time_column!r} in {where} is {time_type}, not a timestamp or date; "
-            f"{_time_hint(schema)} (choose one with --time-column)"
+            f"{_time_hint(schema, time_column)}"
         )
 
     if options.numeric_columns is None:

@@ -21,6 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
@@ -484,7 +485,8 @@ def test_a_worker_dying_on_a_partition_names_its_file() -> None:
         f"{SCAN_KEY}0": ("/data/a.parquet", (0, 1)),
         f"{SCAN_KEY}1": ("/data/b.parquet", (2,)),
     }
-    error = _read_error(KilledWorker(f"{SCAN_KEY}1", None, 3), pieces, resolve("/data"))
+    last_worker: Any = None  # not read by the mapping
+    error = _read_error(KilledWorker(f"{SCAN_KEY}1", last_worker, 3), pieces, resolve("/data"))
     assert isinstance(error, InvalidInputError)
     assert str(error).startswith(
         "/data/b.parquet in dataset /data: the workers reading row groups 2-2 died (4 tries)"

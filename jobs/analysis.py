@@ -56,6 +56,7 @@ PREPARED_FOLDER = "prepared"
 # large enough that per-task overhead stays negligible.
 PARTITION_BYTES = 144 * 2**20
 PARTITION_ROWS = 1_000_000  # the most rows in one partition, however narrow the rows
+SCAN_KEY = "scan-partition-"  # task keys: this and the partition's index
 PERSIST_SKIPPED = (
     "not persisted: one pass over each partition computes every figure and writes the "
     "prepared dataset, so no step reads the rows twice and holding them in cluster memory "
@@ -107,13 +108,26 @@ def unused_name(name: str, taken: set[str]) -> str:
     return candidate
 
 
-def _time_hint(schema: pa.Schema) -> str:
+def _time_hint(schema: pa.Schema, rejected: str | None = None) -> str:
+    """What could serve as the time column, or how to make one."""
     usable = [f.name for f in schema if _is_time(f.type)]
     if usable:
-        return f"timestamp or date columns that could serve: {', '.join(usable)}"
+        return (
+            f"timestamp or date columns that could serve: {', '.join(usable)} "
+            "(choose one with --time-column)"
+        )
+    strings = [
+        f.name for f in schema if pa.types.is_string(f.type) or pa.types.is_large_string(f.type)
+    ]
+    if rejected in strings:
+        return (
+            f"the dataset has no timestamp or date column, and the job does not parse text; "
+            f"write {rejected} into the parquet files as a timestamp (with pandas: "
+            f"frame[{rejected!r}] = pd.to_datetime(frame[{rejected!r}]))"
+        )
     return (
-        "the dataset has no timestamp or date column; write one into the parquet files "
-        "(a string column is not parsed)"
+        "the dataset has no timestamp or date column; the job needs one to average by day "
+        "(a string column is not parsed: write it into the parquet files as a timestamp)"
     )
 
 
@@ -133,14 +147,13 @@ def plan_columns(
     time_column = options.time_column
     if time_column not in names:
         raise InvalidInputError(
-            f"time column {time_column!r} is not in {where}; {_time_hint(schema)} "
-            "(choose one with --time-column)"
+            f"time column {time_column!r} is not in {where}; {_time_hint(schema)}"
         )
     time_type = schema.field(time_column).type
     if not _is_time(time_type):
         raise InvalidInputError(
             f"time column {time_column!r} in {where} is {time_type}, not a timestamp or date; "
-            f"{_time_hint(schema)} (choose one with --time-column)"
+            f"{_time_hint(schema, time_column)}"
         )
 
     if options.numeric_columns is None:
@@ -163,6 +176,17 @@ def plan_columns(
         if name not in names:
             raise InvalidInputError(f"kept column {name!r} is not in {where}")
     taxi = prepare.is_taxi(names)
+    # A file without the time column (or a column the taxi rules read) would have every
+    # row dropped: refuse it, naming the file. Other columns read as nulls where absent.
+    for name in (time_column, *(prepare.TAXI_COLUMNS if taxi else ())):
+        lacking = dataset.absent.get(name, ())
+        if lacking:
+            more = f" (and {len(lacking) - 1} more files)" if len(lacking) > 1 else ""
+            role = "time column" if name == time_column else "column the yellow-taxi rules read"
+            raise InvalidInputError(
+                f"{role} {name!r} is missing from {lacking[0]}{more} of {where}; every file "
+                "must have it"
+            )
     wanted = {time_column, *numeric, *keep, *(prepare.TAXI_COLUMNS if taxi else ())}
     read = [name for name in names if name in wanted]  # the dataset's own order
     missing = missing or {}
@@ -190,14 +214,16 @@ def plan_columns(
 
 def missing_shares(dataset: ParquetDataset, columns: list[str]) -> dict[str, float]:
     """Each column's share of null values, from the null counts in the files' footers (a
-    column whose writer recorded none counts as fully present)."""
+    column whose writer recorded none counts as fully present; a file without the column
+    counts all its rows)."""
     fs, _ = dataset.location.filesystem()
 
     def nulls(path: str) -> dict[str, int]:
         with fs.open(path, "rb") as handle:
             meta = pq.read_metadata(handle)
         positions = {meta.schema.column(i).path: i for i in range(meta.num_columns)}
-        counted = dict.fromkeys(columns, 0)
+        # A column the file lacks is null in every one of its rows.
+        counted = {name: 0 if name in positions else meta.num_rows for name in columns}
         for group in range(meta.num_row_groups):
             row_group = meta.row_group(group)
             for name in columns:
@@ -391,14 +417,44 @@ def one_pass(
         target_options=target.storage_options if target is not None else {},
         partitioned_by=plan.partitioned_by,
         derived=plan.derived,
+        read_schema=pa.schema([info.schema.field(name) for name in plan.read_columns]),
     )
     task = dask.delayed(scan.scan_partition, pure=False)  # it writes files
     pieces = partitions(info)
+    keys = [f"{SCAN_KEY}{index}" for index in range(len(pieces))]
     tasks = [
-        task(piece, pass_plan, index, dask_key_name=f"scan-partition-{index}")
-        for index, piece in enumerate(pieces)
+        task(piece, pass_plan, index, dask_key_name=key)
+        for index, (piece, key) in enumerate(zip(pieces, keys, strict=True))
     ]
-    return list(dask.compute(*tasks))
+    try:
+        return list(dask.compute(*tasks))
+    except Exception as error:
+        raise _read_error(error, dict(zip(keys, pieces, strict=True)), source) from None
+
+
+def _read_error(
+    error: Exception, pieces: dict[str, tuple[str, tuple[int, ...]]], source: Location
+) -> Exception:
+    """A task's failure as the client receives it (distributed re-raises the worker's
+    exception), as an error naming the file when the task's partition is known.
+
+    `scan_partition` already names the file of any read or write error; what is left is a
+    worker that died while reading a partition (a crash in a decoder on a damaged file, or
+    a row group larger than the worker's memory), which the scheduler reports as
+    `KilledWorker` with the task's key.
+    """
+    if isinstance(error, InvalidInputError):
+        return error
+    from distributed import KilledWorker
+
+    if isinstance(error, KilledWorker) and str(error.task) in pieces:
+        path, groups = pieces[str(error.task)]
+        return InvalidInputError(
+            f"{path} in dataset {source}: the workers reading row groups {groups[0]}-"
+            f"{groups[-1]} died ({error.allowed_failures + 1} tries); the file may be damaged, "
+            "or a row group too big for a worker's memory (see --memory-limit)"
+        )
+    return error
 
 
 def _run(
@@ -443,6 +499,7 @@ def _run(
         "timeColumn": time_column,
         "numericColumns": numeric,
         "schema": "nyc-taxi-yellow" if plan.taxi else "generic",
+        "absentColumns": _absent_columns(info, plan),
         "steps": {
             "len": "rows counted per partition in the one pass, then summed",
             "persist": PERSIST_SKIPPED,
@@ -472,6 +529,16 @@ def _run(
             "pandas": pd.__version__,
             "pyarrow": pa.__version__,
         },
+    }
+
+
+def _absent_columns(info: ParquetDataset, plan: ColumnPlan) -> dict[str, str]:
+    """The columns read that some files lack, and how they were read there."""
+    return {
+        name: f"absent from {len(info.absent[name])} of {len(info.files)} files "
+        f"({info.rows_without(name):,} rows): read as nulls there"
+        for name in plan.read_columns
+        if name in info.absent
     }
 
 

@@ -253,7 +253,7 @@ class StagedOutput:
         self.marker = marker
         self.overwrite = overwrite
         self.fs, self.path = check_reachable(location)
-        self._created_root = False
+        self._created: str | None = None  # the topmost folder this run creates, if any
         self._replaced: list[str] = []
         if self.fs.exists(self.path):
             if not self.fs.isdir(self.path):
@@ -265,9 +265,43 @@ class StagedOutput:
                     "--overwrite to replace it when the run succeeds"
                 )
         else:
-            self._created_root = True
+            self._created = self._topmost_missing()
         self.staging = location.child(f"{STAGING_PREFIX}{uuid.uuid4().hex[:12]}")
         _, self.staging_path = self.staging.filesystem()
+        self._check_writable()
+
+    def _check_writable(self) -> None:
+        """Write and remove a probe where the staging folder goes, so that a read-only
+        folder (or parent, or mount) or a missing write permission is reported now, naming
+        the path, rather than after the cluster has started and read the data."""
+        probe = f"{self.staging_path}/.write-probe"
+        try:
+            self.fs.makedirs(self.staging_path, exist_ok=True)
+            self.fs.pipe_file(probe, b"")
+        except OSError as error:  # read-only file system, permission denied, a file in the way
+            where = getattr(error, "filename", None) or self.path
+            reason = error.strerror or type(error).__name__
+            raise InvalidInputError(
+                f"output {self.location} cannot be written: {where}: {reason}; choose a "
+                "folder you can write to"
+            ) from None
+        except Exception as error:  # the Azure SDK's errors carry the HTTP status
+            status = getattr(error, "status_code", None)
+            first_line = str(error).splitlines()[0] if str(error) else type(error).__name__
+            if status == 403:  # signed in, but not allowed to write (a role, a SAS)
+                # https://learn.microsoft.com/rest/api/storageservices/sas-error-codes
+                # https://learn.microsoft.com/azure/role-based-access-control/built-in-roles/storage
+                raise InvalidInputError(
+                    f"output {self.location} cannot be written: permission denied "
+                    f"({first_line}); the identity or key in use needs write access there, "
+                    "e.g. the Storage Blob Data Contributor role"
+                ) from None
+            raise StorageUnreachableError(
+                f"cannot write to the storage behind {self.location}: "
+                f"{type(error).__name__}: {first_line}"
+            ) from None
+        finally:
+            self.abort()
 
     def _previous_report(self) -> list[str]:
         """The entries `--overwrite` may replace: those a previous report of this job listed
@@ -329,8 +363,18 @@ class StagedOutput:
     def abort(self) -> None:
         """Remove whatever this run wrote."""
         self._remove(self.staging_path)
-        if self._created_root and self.fs.exists(self.path) and not _entries(self.fs, self.path):
-            self._remove(self.path)
+        if self._created and self.fs.exists(self._created) and not self.fs.find(self._created):
+            self._remove(self._created)  # only empty folders below it: all of them ours
+
+    def _topmost_missing(self) -> str:
+        """The highest folder on the way to the output that does not exist yet: the one
+        creating the output creates, and a failed run removes."""
+        path = self.path.rstrip("/")
+        while True:
+            parent = self.fs._parent(path).rstrip("/")
+            if not parent or parent == path or self.fs.exists(parent):
+                return path
+            path = parent
 
     def _remove(self, path: str) -> None:
         try:
@@ -347,9 +391,17 @@ class ParquetDataset:
     location: Location
     files: tuple[str, ...]
     rows: int
-    schema: Any  # pyarrow.Schema of the files (partition folders not included)
+    schema: Any  # the unified pyarrow.Schema of all files (partition folders not included)
     row_groups: int = 0  # across all files; what partition sizes can be built from
     file_row_groups: tuple[int, ...] = ()  # row groups in each of `files`, in order
+    # Columns that some files lack (read as nulls there) -> those files, in order.
+    absent: Mapping[str, tuple[str, ...]] = field(default_factory=dict)
+    file_rows: tuple[int, ...] = ()  # rows in each of `files`, in order
+
+    def rows_without(self, column: str) -> int:
+        """Rows of the files that lack `column` (0 when every file has it)."""
+        lacking = set(self.absent.get(column, ()))
+        return sum(n for path, n in zip(self.files, self.file_rows, strict=True) if path in lacking)
 
 
 def _type_name(value: Any) -> str:
@@ -360,41 +412,91 @@ def _type_name(value: Any) -> str:
     return str(value)
 
 
-def _check_column_types(location: Location, files: list[str], schemas: list[Any]) -> None:
-    """Every column has one type across the files (nulls aside; integer widths and float
-    widths may differ), or the first conflict, by column name, is named with a file of each
-    type: the same message whatever order the files come in."""
+def _kind(value: Any) -> str:
+    """The family a column type belongs to: types of one family read as one unified type."""
     import pyarrow as pa
 
-    def kind(value: Any) -> str:
-        if pa.types.is_integer(value):
-            return "integer"
-        if pa.types.is_floating(value):
-            return "float"
-        if pa.types.is_timestamp(value):
-            return f"timestamp tz={value.tz}" if value.tz else "timestamp (no time zone)"
-        if pa.types.is_string(value) or pa.types.is_large_string(value):
-            return "string"
-        return str(value)
+    if pa.types.is_dictionary(value):
+        return _kind(value.value_type)
+    if pa.types.is_integer(value) or pa.types.is_floating(value):
+        return "number"
+    if pa.types.is_timestamp(value):
+        return f"timestamp tz={value.tz}" if value.tz else "timestamp (no time zone)"
+    if pa.types.is_date(value):
+        return "date"
+    if pa.types.is_string(value) or pa.types.is_large_string(value):
+        return "string"
+    return str(value)
 
-    seen: dict[str, dict[str, tuple[str, Any]]] = {}
+
+def _unified_type(types: list[Any]) -> Any:
+    """The one type that every file's values of a column read as, without loss: the type
+    itself when all files agree, else the widest of the family (int64 for integers, float64
+    once a float or a mixed width appears, the finest timestamp unit, date32, large_string)."""
+    import pyarrow as pa
+
+    plain = [t.value_type if pa.types.is_dictionary(t) else t for t in types]
+    if len(set(types)) == 1:
+        return types[0]
+    if len(set(plain)) == 1:
+        return plain[0]  # dictionary-encoded in some files: read as the plain values
+    if all(pa.types.is_integer(t) for t in plain):
+        return pa.int64()
+    if all(pa.types.is_integer(t) or pa.types.is_floating(t) for t in plain):
+        return pa.float64()
+    if all(pa.types.is_timestamp(t) for t in plain):
+        finest = max(plain, key=lambda t: ("s", "ms", "us", "ns").index(t.unit))
+        return pa.timestamp(finest.unit, tz=finest.tz)
+    if all(pa.types.is_date(t) for t in plain):
+        return pa.date32()
+    return pa.large_string()  # string and large_string
+
+
+def unify_schemas(
+    location: Location, files: list[str], schemas: list[Any]
+) -> tuple[Any, dict[str, tuple[str, ...]]]:
+    """One schema for the whole dataset, checked file by file, and the files each column is
+    absent from.
+
+    Every column of any file is a column of the dataset, in the order the files first name
+    them; a file without it reads it as nulls (whether that is safe depends on the column's
+    role, which the analysis decides). Types of one family unify (integer and float widths,
+    timestamp units, dictionary encoding; nulls aside); types of different families, such as
+    a string and a float or a timestamp with and without a time zone, are refused with the
+    first conflicting column by name and a file of each type, whatever order the files
+    come in.
+    """
+    import pyarrow as pa
+
+    order: dict[str, None] = {}
+    types: dict[str, list[Any]] = {}
+    kinds: dict[str, dict[str, tuple[str, Any]]] = {}
+    present: dict[str, set[str]] = {}
     for path, schema in zip(files, schemas, strict=True):
         for column in schema:
+            order.setdefault(column.name)
+            present.setdefault(column.name, set()).add(path)
             if pa.types.is_null(column.type):
                 continue
-            kinds = seen.setdefault(column.name, {})
-            kinds.setdefault(kind(column.type), (path, column.type))
-    for name in sorted(seen):
-        kinds = seen[name]
-        if len(kinds) > 1:
+            types.setdefault(column.name, []).append(column.type)
+            kinds.setdefault(column.name, {}).setdefault(_kind(column.type), (path, column.type))
+    for name in sorted(kinds):
+        if len(kinds[name]) > 1:
             found = "; ".join(
                 f"{_type_name(value)} in {path}"
-                for path, value in sorted(kinds.values(), key=lambda item: item[0])
+                for path, value in sorted(kinds[name].values(), key=lambda item: item[0])
             )
             raise InvalidInputError(
                 f"column {name!r} has different types across the files of dataset "
                 f"{location}: {found}; rewrite the files so the column has one type"
             )
+    fields = [pa.field(name, _unified_type(types.get(name, [pa.null()]))) for name in order]
+    absent = {
+        name: tuple(path for path in files if path not in present[name])
+        for name in order
+        if len(present[name]) < len(files)
+    }
+    return pa.schema(fields), absent
 
 
 def inspect_parquet(location: Location) -> ParquetDataset:
@@ -431,10 +533,12 @@ def inspect_parquet(location: Location) -> ParquetDataset:
     with ThreadPoolExecutor(max_workers=16) as pool:
         footers = list(pool.map(footer, files))
     schemas = [meta.schema.to_arrow_schema() for meta in footers]
-    _check_column_types(location, files, schemas)
-    schema = schemas[0]
+    schema, absent = unify_schemas(location, files, schemas)
     rows = sum(meta.num_rows for meta in footers)
     if rows == 0:
         raise InvalidInputError(f"dataset {location} is empty: its {len(files)} files hold 0 rows")
     per_file = tuple(meta.num_row_groups for meta in footers)
-    return ParquetDataset(location, tuple(files), rows, schema, sum(per_file), per_file)
+    file_rows = tuple(meta.num_rows for meta in footers)
+    return ParquetDataset(
+        location, tuple(files), rows, schema, sum(per_file), per_file, absent, file_rows
+    )

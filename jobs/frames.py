@@ -20,6 +20,7 @@ scheduler, and a lost worker's partitions are recomputed from their lineage.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any
 
@@ -87,13 +88,35 @@ def worker_peak_memory(client: Client) -> dict[str, int]:
     return {address: int(peak) for address, peak in client.run(peak_rss).items()}
 
 
-def _import_readers() -> None:
+class QuietInputErrors(logging.Filter):
+    """Drops a worker's "Compute Failed" record (a traceback) for an `InvalidInputError`.
+
+    Such an error names the culprit and reaches the client, which prints it as one line;
+    the worker's copy would put a traceback on the same terminal (a local cluster's workers
+    and an MPI job's ranks share it). The cancellations of the other tasks as the cluster
+    closes after such a failure are dropped too. Every other record passes.
+    """
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        message = str(record.msg)
+        if message.startswith("Compute Failed"):
+            return not any("InvalidInputError(" in str(arg) for arg in record.args or ())
+        return "ended with CancelledError" not in record.getMessage()
+
+
+def _prepare_worker() -> None:
     import pyarrow.parquet  # noqa: F401
 
     import jobs.scan  # noqa: F401
 
+    for name in ("distributed.worker", "distributed.worker.state_machine"):
+        logger = logging.getLogger(name)
+        if not any(isinstance(f, QuietInputErrors) for f in logger.filters):
+            logger.addFilter(QuietInputErrors())
+
 
 def warm_up_workers(client: Client) -> None:
     """Import the dataframe stack on every worker now, so that the first stage's timing
-    measures reading data rather than a cold interpreter's imports."""
-    client.run(_import_readers)
+    measures reading data rather than a cold interpreter's imports, and keep input errors
+    on the workers from printing tracebacks (`QuietInputErrors`)."""
+    client.run(_prepare_worker)

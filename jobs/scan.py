@@ -40,6 +40,8 @@ class PassPlan:
     target_options: dict[str, Any] = field(default_factory=dict)
     partitioned_by: tuple[str, str] = ("year", "month")
     derived: dict[str, str] = field(default_factory=dict)  # derived column -> its name
+    # The unified types of `read_columns` (`jobs.data.unify_schemas`); None: as each file has.
+    read_schema: pa.Schema | None = None
 
     def rules(self) -> list[prepare.Rule]:
         """The drop rules, generic first."""
@@ -71,14 +73,28 @@ def as_float(column: pa.ChunkedArray) -> np.ndarray:
     return np.asarray(column.to_numpy(), dtype=np.float64)
 
 
+def conform(table: pa.Table, schema: pa.Schema) -> pa.Table:
+    """`table` with exactly the columns of `schema`, in its order and types: a column the
+    file lacks reads as nulls, and a narrower type of the same family is widened."""
+    columns = []
+    for column in schema:
+        if column.name not in table.column_names:
+            columns.append(pa.nulls(table.num_rows, column.type))
+            continue
+        values = table.column(column.name)
+        columns.append(values if values.type == column.type else values.cast(column.type))
+    return pa.Table.from_arrays(columns, schema=schema)
+
+
 def _read(piece: tuple[str, tuple[int, ...]], plan: PassPlan) -> pa.Table:
     path, groups = piece
     fs, _ = plan.location.filesystem()
     try:
         with fs.open(path, "rb") as handle:
-            return pq.ParquetFile(handle).read_row_groups(
+            table = pq.ParquetFile(handle).read_row_groups(
                 list(groups), columns=plan.read_columns, use_threads=False
             )
+        return table if plan.read_schema is None else conform(table, plan.read_schema)
     except (OSError, pa.ArrowException, KeyError, ValueError) as error:
         raise InvalidInputError(
             f"{path} in dataset {plan.location} cannot be read "
@@ -149,7 +165,11 @@ def _write(
         part = table if len(distinct) == 1 else table.filter(pa.array(months == month))
         year, month_index = divmod(int(month), 12)
         folder = f"{root}/{year_column}={1970 + year}/{month_column}={month_index + 1}"
-        fs.makedirs(folder, exist_ok=True)
-        with fs.open(f"{folder}/part.{index:05d}.parquet", "wb") as handle:
-            pq.write_table(part, handle)
+        path = f"{folder}/part.{index:05d}.parquet"
+        try:
+            fs.makedirs(folder, exist_ok=True)
+            with fs.open(path, "wb") as handle:
+                pq.write_table(part, handle)
+        except OSError as error:  # a full disk, a mount gone read-only since the check
+            raise InvalidInputError(f"cannot write {path}: {error}") from None
     return len(distinct)

@@ -442,8 +442,17 @@ def load_stack_config(stack: str, root: Path = REPO_ROOT) -> tuple[dict[str, str
     if not stack or "/" in stack or not path.is_file():
         known = ", ".join(stack_names(root)) or "none"
         raise StackFileError(f"no stack file {path.name} in {root} (stacks here: {known})")
+    content = path.read_bytes()
     try:
-        document = yaml.load(path.read_text(), Loader=_StackFileLoader) or {}
+        text = content.decode("utf-8")  # YAML 1.2 stack files are UTF-8
+    except UnicodeDecodeError as exc:
+        line = content[: exc.start].count(b"\n") + 1
+        raise StackFileError(
+            f"{path.name} line {line}: byte 0x{content[exc.start]:02x} is not UTF-8; save the "
+            "file as UTF-8"
+        ) from None
+    try:
+        document = yaml.load(text, Loader=_StackFileLoader) or {}
     except DuplicateKeyError as exc:
         raise StackFileError(
             f"{path.name} {exc}: a key may appear once per mapping (the Pulumi CLI rejects "

@@ -68,6 +68,14 @@ def sensor_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return root
 
 
+@pytest.fixture(scope="session")
+def slow_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """Big enough that a local run takes several seconds, so it can be interrupted."""
+    root = tmp_path_factory.mktemp("slow") / "data"
+    write_sample(resolve(str(root)), SampleSpec(rows=2_000_000, months=2), progress=False)
+    return root
+
+
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind(("127.0.0.1", 0))

@@ -287,16 +287,6 @@ def test_overwrite_refuses_a_report_folder_with_extra_files(
     assert hashes(tmp_path / "out") == before
 
 
-@pytest.fixture(scope="module")
-def slow_dataset(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """Big enough that a local run takes several seconds, so it can be interrupted."""
-    from jobs.sample import SampleSpec, write_sample
-
-    root = tmp_path_factory.mktemp("slow") / "data"
-    write_sample(resolve(str(root)), SampleSpec(rows=2_000_000, months=2), progress=False)
-    return root
-
-
 @pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM], ids=["SIGINT", "SIGTERM"])
 def test_an_interrupted_run_removes_what_it_staged(
     signum: int, slow_dataset: Path, tmp_path: Path

@@ -15,7 +15,9 @@ from jobs.cli import build_parser, main
 from tests.jobs.conftest import REPOSITORY_ROOT, STACK_OUTPUTS
 
 
-@pytest.mark.parametrize("command", [[], ["sample-data"], ["run"], ["submit"]])
+@pytest.mark.parametrize(
+    "command", [[], ["sample-data"], ["run"], ["submit"], ["schedule"], ["schedule", "create"]]
+)
 def test_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         main([*command, "--help"])

@@ -4,7 +4,6 @@ run-specific output path, and every bad input refused (exit 3) before anything i
 from __future__ import annotations
 
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -195,10 +194,10 @@ def test_load_back_reports_what_azure_ml_rejects() -> None:
 
 
 def test_schedule_actions_without_sign_in_exit_4(
-    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], tmp_path: Path
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """A real MLClient whose credential has nothing to sign in with: the SDK raises
-    CredentialUnavailableError, and the CLI says so in one line with exit 4."""
+    CredentialUnavailableError at its first request, and the CLI says so with exit 4."""
     from azure.ai.ml import MLClient
     from azure.identity import EnvironmentCredential
 
@@ -214,7 +213,15 @@ def test_schedule_actions_without_sign_in_exit_4(
         )
 
     monkeypatch.setattr(schedule, "ml_client", offline_client)
-    for action in (["list"], ["show", "nightly"], ["disable", "nightly"], ["delete", "nightly"]):
+    create = ["create", "--input", "nyctlc/yellow", "--name", "nightly", "--cron", "0 2 * * *"]
+    for action in (
+        create,
+        ["list"],
+        ["show", "nightly"],
+        ["enable", "nightly"],
+        ["disable", "nightly"],
+        ["delete", "nightly"],
+    ):
         code = main(["schedule", *action, "--outputs", str(STACK_OUTPUTS)])
         err = capsys.readouterr().err
         assert code == 4, (action, err)

@@ -116,6 +116,19 @@ class ResourceNames:
         return f"mlw-{self.base}-{self.suffix}"
 
     @property
+    def action_group(self) -> str:
+        return f"ag-{self.base}"
+
+    @property
+    def action_group_short_name(self) -> str:
+        """At most 12 characters (Azure Monitor's limit; it prefixes SMS and emails)."""
+        return f"aml-{self.environment}"[:12]
+
+    @property
+    def failed_jobs_alert(self) -> str:
+        return f"alert-{self.base}-failed-jobs"
+
+    @property
     def compute_identity(self) -> str:
         return f"id-{self.base}-compute"
 

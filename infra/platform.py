@@ -5,7 +5,14 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import authorization, resources
 
-from infra import container_registry, data_lake, key_vault, workspace, workspace_storage
+from infra import (
+    container_registry,
+    data_lake,
+    key_vault,
+    monitoring,
+    workspace,
+    workspace_storage,
+)
 from infra.access import Access
 from infra.compute import Compute
 from infra.datastores import Datastores
@@ -101,6 +108,18 @@ class Platform(pulumi.ComponentResource):
         self.data_lake = self.storage_accounts.data_lake
         self.filesystems = self.storage_accounts.filesystems
         self._secure(settings, names, child)
+        # No recipients, no alert: a rule nobody hears only costs its evaluations.
+        self.failed_jobs_alert = (
+            monitoring.failed_jobs_alert(
+                settings.monitoring.alert_emails,
+                log_analytics_workspace_id=self.log_analytics_workspace.id,
+                names=names,
+                placement=placement,
+                parent=self,
+            )
+            if settings.monitoring.alert_emails
+            else None
+        )
         self.access = Access(
             "access",
             identity_name=names.compute_identity,

@@ -324,7 +324,9 @@ def execute(run: CheckedRun) -> dict[str, Any]:
     its report; any failure removes what this run staged."""
     try:
         staging = run.staged.open_staging()
-        summary = _run(run.source, run.dataset, run.columns, run.options, staging, run.timings)
+        with report.dask_performance_report(staging) as performance:
+            summary = _run(run.source, run.dataset, run.columns, run.options, staging, run.timings)
+        summary["performanceReport"] = performance[0] if performance else None
         summary["output"] = str(run.target)
         summary["timings"] = dict(run.timings.seconds)
         summary["totalSeconds"] = round(time.perf_counter() - run.started, 4)
@@ -355,7 +357,13 @@ def analyze(
 
 def _report_files(staging: Location) -> dict[str, bytes]:
     fs, path = staging.filesystem()
-    names = [report.SUMMARY_FILE, report.DESCRIBE_FILE, report.DAILY_MEANS_FILE, report.PLOT_FILE]
+    names = [
+        report.SUMMARY_FILE,
+        report.DESCRIBE_FILE,
+        report.DAILY_MEANS_FILE,
+        report.PLOT_FILE,
+        report.PERFORMANCE_REPORT_FILE,
+    ]
     return {name: fs.cat_file(f"{path}/{name}") for name in names if fs.exists(f"{path}/{name}")}
 
 

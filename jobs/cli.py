@@ -146,14 +146,72 @@ def _cluster_flags() -> argparse.ArgumentParser:
     return flags
 
 
+def _stack_flags() -> argparse.ArgumentParser:
+    flags = argparse.ArgumentParser(add_help=False)
+    stack = flags.add_argument_group("stack outputs")
+    stack.add_argument("--stack", help="stack name for `pulumi stack output --json`")
+    stack.add_argument("--outputs", metavar="FILE.json", help="saved `pulumi stack output --json`")
+    return flags
+
+
+def _job_flags() -> argparse.ArgumentParser:
+    """The flags of the Azure ML job, shared by `submit` and `schedule create`."""
+    from jobs import submit
+
+    flags = argparse.ArgumentParser(add_help=False, parents=[_stack_flags()])
+    data = flags.add_argument_group("data")
+    data.add_argument("--input", required=True, help="dataset folder inside the datastore")
+    data.add_argument("--datastore", help="datastore of the input (default: the stack's first)")
+    data.add_argument(
+        "--input-mode",
+        choices=submit.INPUT_MODES,
+        default=submit.JobSettings.input_mode,
+        help="mount the input read-only, or pass its URI for adlfs (default: %(default)s)",
+    )
+    data.add_argument("--output-datastore", help="datastore for the report (default: the input's)")
+    data.add_argument(
+        "--output-path", help="report folder inside that datastore (default: reports/<job name>)"
+    )
+    compute = flags.add_argument_group("compute")
+    compute.add_argument("--compute", help="compute cluster (default: the stack's first)")
+    compute.add_argument(
+        "--instance-count",
+        type=_positive,
+        help=f"nodes (default: {DEFAULT_NODES}, at most the cluster's maxNodes)",
+    )
+    compute.add_argument(
+        "--processes-per-instance",
+        type=_positive,
+        help="MPI processes per node (default: one per vCPU of the cluster's VM size)",
+    )
+    compute.add_argument(
+        "--threads-per-worker",
+        type=_positive,
+        default=cluster.DEFAULT_THREADS_PER_WORKER,
+        help="threads in each worker process (default: %(default)s)",
+    )
+    compute.add_argument(
+        "--memory-limit",
+        type=_memory_limit,
+        help="memory per worker, e.g. 3GiB (default: the VM's memory less headroom, shared "
+        "evenly by the node's processes)",
+    )
+    job = flags.add_argument_group("job")
+    job.add_argument(
+        "--experiment",
+        default=submit.DEFAULT_EXPERIMENT,
+        help="experiment (default: %(default)s)",
+    )
+    return flags
+
+
 def build_parser() -> argparse.ArgumentParser:
-    """The `python -m jobs` parser with its three subcommands."""
+    """The `python -m jobs` parser with its subcommands."""
     parser = argparse.ArgumentParser(
         prog="python -m jobs",
         description="Dask analysis of a parquet dataset: locally, under MPI, or on Azure ML.",
         epilog=EPILOG,
     )
-    from jobs import submit
     from jobs.sample import DEFAULT_ROWS, SampleSpec
 
     sample_defaults = SampleSpec(rows=DEFAULT_ROWS)
@@ -232,59 +290,82 @@ def build_parser() -> argparse.ArgumentParser:
         help="submit the analysis as an Azure ML MPI command job on the stack's compute cluster",
         description="Build the command job from the stack outputs and submit it, or print "
         "its YAML with --dry-run. Signs in with DefaultAzureCredential.",
-        parents=[_analysis_flags()],
+        parents=[_analysis_flags(), _job_flags()],
         epilog=EPILOG,
     )
-    stack = submit_command.add_argument_group("stack outputs")
-    stack.add_argument("--stack", help="stack name for `pulumi stack output --json`")
-    stack.add_argument("--outputs", metavar="FILE.json", help="saved `pulumi stack output --json`")
-    data = submit_command.add_argument_group("data")
-    data.add_argument("--input", required=True, help="dataset folder inside the datastore")
-    data.add_argument("--datastore", help="datastore of the input (default: the stack's first)")
-    data.add_argument(
-        "--input-mode",
-        choices=submit.INPUT_MODES,
-        default=submit.JobSettings.input_mode,
-        help="mount the input read-only, or pass its URI for adlfs (default: %(default)s)",
-    )
-    data.add_argument("--output-datastore", help="datastore for the report (default: the input's)")
-    data.add_argument(
-        "--output-path", help="report folder inside that datastore (default: reports/<job name>)"
-    )
-    compute = submit_command.add_argument_group("compute")
-    compute.add_argument("--compute", help="compute cluster (default: the stack's first)")
-    compute.add_argument(
-        "--instance-count",
-        type=_positive,
-        help=f"nodes (default: {DEFAULT_NODES}, at most the cluster's maxNodes)",
-    )
-    compute.add_argument(
-        "--processes-per-instance",
-        type=_positive,
-        help="MPI processes per node (default: one per vCPU of the cluster's VM size)",
-    )
-    compute.add_argument(
-        "--threads-per-worker",
-        type=_positive,
-        default=cluster.DEFAULT_THREADS_PER_WORKER,
-        help="threads in each worker process (default: %(default)s)",
-    )
-    compute.add_argument(
-        "--memory-limit",
-        type=_memory_limit,
-        help="memory per worker, e.g. 3GiB (default: the VM's memory less headroom, shared "
-        "evenly by the node's processes)",
-    )
-    job = submit_command.add_argument_group("job")
-    job.add_argument(
-        "--experiment",
-        default=submit.DEFAULT_EXPERIMENT,
-        help="experiment (default: %(default)s)",
-    )
+    job = submit_command.add_argument_group("submission")
     job.add_argument("--job-name", help="job name (default: dask-analysis-<UTC time>-<random>)")
     job.add_argument("--dry-run", action="store_true", help="print the job YAML; submit nothing")
     job.add_argument("--wait", action="store_true", help="stream the job's logs until it ends")
+    _add_schedule_parser(commands)
     return parser
+
+
+def _add_schedule_parser(commands: Any) -> None:
+    """`schedule create|list|show|disable|enable|delete`: recurring runs of `submit`'s job."""
+    schedule = commands.add_parser(
+        "schedule",
+        help="run the Azure ML job on a schedule (cron or recurrence), and manage schedules",
+        description="Create an Azure ML job schedule for the job `submit` builds, or list, "
+        "show, disable, enable or delete schedules. Each run writes its report under "
+        "<output path>/<its job name>. Signs in with DefaultAzureCredential.",
+        epilog=EPILOG,
+    )
+    actions = schedule.add_subparsers(dest="schedule_action", required=True, metavar="ACTION")
+    create = actions.add_parser(
+        "create",
+        help="create or replace a schedule",
+        description="Build the schedule from the stack outputs and submit's flags; "
+        "--output-path is a prefix (default reports/<schedule>) that each run extends with "
+        "its own job name.",
+        parents=[_analysis_flags(), _job_flags()],
+        epilog=EPILOG,
+    )
+    when = create.add_argument_group("schedule")
+    when.add_argument("--name", required=True, help="schedule name (letters, digits, - and _)")
+    trigger = when.add_mutually_exclusive_group(required=True)
+    trigger.add_argument(
+        "--cron",
+        metavar="EXPRESSION",
+        help="MINUTES HOURS DAYS MONTHS DAYS-OF-WEEK, e.g. '0 2 * * *'",
+    )
+    trigger.add_argument(
+        "--frequency", choices=("minute", "hour", "day", "week", "month"), help="recurrence unit"
+    )
+    when.add_argument(
+        "--interval", type=_positive, default=1, help="recurrence units between runs (default: 1)"
+    )
+    when.add_argument("--at", metavar="HH:MM", help="time of day (with day, week or month)")
+    when.add_argument(
+        "--week-days",
+        type=_column_list,
+        default=(),
+        metavar="DAY,...",
+        help="days of the week, e.g. monday,thursday (with week or month)",
+    )
+    when.add_argument(
+        "--time-zone",
+        default="UTC",
+        help="'UTC', 'UTC-08' or a Windows name such as 'Pacific Standard Time' (default: UTC)",
+    )
+    when.add_argument(
+        "--start-time", metavar="YYYY-MM-DDTHH:MM", help="first possible run, local to --time-zone"
+    )
+    when.add_argument("--description", help="schedule description")
+    when.add_argument(
+        "--dry-run", action="store_true", help="print the schedule YAML (validated); send nothing"
+    )
+    actions.add_parser(
+        "list", help="list the workspace's schedules", parents=[_stack_flags()], epilog=EPILOG
+    )
+    for action, text in (
+        ("show", "print a schedule as YAML"),
+        ("disable", "stop a schedule from triggering jobs"),
+        ("enable", "let a disabled schedule trigger jobs again"),
+        ("delete", "delete a schedule (the jobs it triggered stay)"),
+    ):
+        one = actions.add_parser(action, help=text, parents=[_stack_flags()], epilog=EPILOG)
+        one.add_argument("name", metavar="NAME", help="schedule name")
 
 
 def _analysis_options(args: argparse.Namespace) -> Any:
@@ -364,12 +445,10 @@ def _print_summary(summary: dict[str, Any]) -> None:
     )
 
 
-def _submit(args: argparse.Namespace) -> int:
+def _job_settings(args: argparse.Namespace, job_name: str | None = None) -> Any:
     from jobs import submit
-    from jobs.stack import read_stack
 
-    stack = read_stack(args.stack, args.outputs)
-    settings = submit.JobSettings(
+    return submit.JobSettings(
         input_path=args.input,
         input_mode=args.input_mode,
         datastore=args.datastore,
@@ -381,13 +460,57 @@ def _submit(args: argparse.Namespace) -> int:
         worker_threads=args.threads_per_worker,
         memory_limit=args.memory_limit,
         experiment=args.experiment,
-        job_name=args.job_name,
+        job_name=job_name,
     )
+
+
+def _submit(args: argparse.Namespace) -> int:
+    from jobs import submit
+    from jobs.stack import read_stack
+
+    stack = read_stack(args.stack, args.outputs)
+    settings = _job_settings(args, args.job_name)
     options = _analysis_options(args)
     if args.dry_run:
         submit.print_dry_run(stack, settings, options)
     else:
         submit.submit(stack, settings, options, wait=args.wait)
+    return EXIT_OK
+
+
+def _schedule(args: argparse.Namespace) -> int:
+    from jobs import schedule
+    from jobs.stack import read_stack
+
+    stack = read_stack(args.stack, args.outputs)
+    if args.schedule_action == "create":
+        settings = _job_settings(args)
+        built = schedule.build_schedule(
+            stack,
+            settings,
+            _analysis_options(args),
+            schedule.ScheduleSettings(
+                name=args.name,
+                cron=args.cron,
+                frequency=args.frequency,
+                interval=args.interval,
+                at=args.at,
+                week_days=args.week_days,
+                time_zone=args.time_zone,
+                start_time=args.start_time,
+                description=args.description,
+            ),
+        )
+        if args.dry_run:
+            schedule.print_dry_run(built)
+        else:
+            schedule.create(stack, settings, built)
+    elif args.schedule_action == "list":
+        schedule.list_schedules(stack)
+    elif args.schedule_action == "show":
+        schedule.show(stack, args.name)
+    else:
+        schedule.change(stack, args.name, args.schedule_action)
     return EXIT_OK
 
 
@@ -399,7 +522,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         level=logging.WARNING, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     logging.getLogger("jobs").setLevel(logging.WARNING if args.quiet else logging.INFO)
-    handlers = {"sample-data": _sample_data, "run": _run, "submit": _submit}
+    handlers = {
+        "sample-data": _sample_data,
+        "run": _run,
+        "submit": _submit,
+        "schedule": _schedule,
+    }
     previous = signal.signal(signal.SIGTERM, _on_interrupt)
     previous_sigint = signal.signal(signal.SIGINT, _on_interrupt)
     try:

@@ -1,5 +1,6 @@
-"""The run's report: summary JSON, CSV tables and the daily-averages plot, written to the
-output folder and, when an MLflow tracking URI is set (as on Azure ML), logged to the run."""
+"""The run's report: summary JSON, CSV tables, the daily-averages plot and the Dask
+performance report, written to the output folder and, when an MLflow tracking URI is set (as
+on Azure ML), logged to the run."""
 
 from __future__ import annotations
 
@@ -9,6 +10,8 @@ import logging
 import math
 import os
 import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +25,7 @@ SUMMARY_FILE = "summary.json"
 DESCRIBE_FILE = "describe.csv"
 DAILY_MEANS_FILE = "daily_means.csv"
 PLOT_FILE = "daily_means.png"
+PERFORMANCE_REPORT_FILE = "dask-performance-report.html"
 
 
 def _json_safe(value: Any) -> Any:
@@ -73,6 +77,36 @@ def plot_daily_means(daily: pd.DataFrame, title: str) -> bytes:
     figure.savefig(buffer, format="png", dpi=100)
     plt.close(figure)
     return buffer.getvalue()
+
+
+@contextmanager
+def dask_performance_report(staging: Location) -> Iterator[list[str]]:
+    """Record the Dask dashboard's plots (task stream, worker profile, bandwidth, ...) over
+    the block and write them as one HTML file to `staging`, so they are committed with the
+    report; the yielded list names the file once written. Without a distributed client
+    (Dask's local scheduler) there is no dashboard, and nothing is written.
+
+    A block that raises writes nothing: the run's staging is removed anyway, and asking a
+    scheduler that may be going away for its report would only mask the error.
+    https://distributed.dask.org/en/stable/diagnosing-performance.html#performance-reports
+    """
+    from distributed import get_client, performance_report
+
+    written: list[str] = []
+    try:
+        get_client()
+    except ValueError:
+        yield written
+        return
+    with tempfile.TemporaryDirectory() as folder:
+        path = Path(folder, PERFORMANCE_REPORT_FILE)
+        # inline: the file carries its own scripts, so it opens without internet access.
+        recording = performance_report(filename=str(path), stacklevel=3, mode="inline")
+        recording.__enter__()
+        yield written
+        recording.__exit__(None, None, None)
+        write_bytes(staging, PERFORMANCE_REPORT_FILE, path.read_bytes())
+        written.append(PERFORMANCE_REPORT_FILE)
 
 
 def tracking_uri() -> str | None:

@@ -158,6 +158,11 @@ _ARM_TYPES: dict[str, tuple[str, str]] = {
         "workspaceName",
     ),
     "azure-native:applicationinsights:Component": ("Microsoft.Insights/components", "resourceName"),
+    "azure-native:monitor:ActionGroup": ("Microsoft.Insights/actionGroups", "actionGroupName"),
+    "azure-native:monitor:ScheduledQueryRule": (
+        "Microsoft.Insights/scheduledQueryRules",
+        "ruleName",
+    ),
     "azure-native:containerregistry:Registry": (
         "Microsoft.ContainerRegistry/registries",
         "registryName",

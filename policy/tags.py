@@ -24,6 +24,8 @@ TAGGABLE_TYPES = frozenset(
         "azure-native:keyvault:Secret",
         "azure-native:operationalinsights:Workspace",
         "azure-native:applicationinsights:Component",
+        "azure-native:monitor:ActionGroup",
+        "azure-native:monitor:ScheduledQueryRule",
         "azure-native:containerregistry:Registry",
         "azure-native:machinelearningservices:Workspace",
         "azure-native:machinelearningservices:Compute",

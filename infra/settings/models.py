@@ -351,6 +351,33 @@ class EncryptionSettings(SettingsModel):
             rules.fail((), value, f"must be one of {', '.join(str(s) for s in RSA_KEY_SIZES)}")
             rules.raise_if_any()
         return value
+# Deliberately loose (Azure Monitor checks deliverability): one @, no spaces, a dotted domain.
+EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
+
+
+class MonitoringSettings(SettingsModel):
+    """Alerts on the workspace's logs in Log Analytics."""
+
+    alert_emails: tuple[Str, ...] = setting(
+        (),
+        description="Who is emailed when an Azure ML job of the workspace fails (a scheduled "
+        "run, say): an action group and a log alert on `AmlRunStatusChangedEvent`. Empty: no "
+        "alert (an alert nobody receives only costs its evaluations).",
+        allowed="email addresses",
+        doc_type="list of string",
+    )
+
+    @field_validator("alert_emails", mode="after")
+    @classmethod
+    def _emails(cls, values: tuple[str, ...]) -> tuple[str, ...]:
+        rules = Rules()
+        for i, value in enumerate(values):
+            if not re.fullmatch(EMAIL, value):
+                rules.fail((i,), value, "must be an email address, e.g. data-platform@contoso.com")
+        if len({v.lower() for v in values}) != len(values):
+            rules.fail((), list(values), "must not list the same address twice")
+        rules.raise_if_any()
+        return values
 
 
 class WorkspaceSettings(SettingsModel):
@@ -702,6 +729,9 @@ class Settings(SettingsModel):
     )
     log_analytics: LogAnalyticsSettings = setting(
         LogAnalyticsSettings(), description="The Log Analytics workspace."
+    )
+    monitoring: MonitoringSettings = setting(
+        MonitoringSettings(), description="Alerts on the workspace's logs."
     )
     workspace: WorkspaceSettings = setting(WorkspaceSettings(), description="The workspace.")
     encryption: EncryptionSettings = setting(

@@ -158,7 +158,7 @@ def test_runs_without_a_distributed_client(taxi_dataset: Path, tmp_path: Path) -
     code = (
         "import json, sys; from jobs.analysis import AnalysisOptions, analyze; "
         "s = analyze(sys.argv[1], sys.argv[2], AnalysisOptions(write_prepared=False)); "
-        "print(json.dumps([s['rows'], s['cluster']['scheduler']]))"
+        "print(json.dumps([s['rows'], s['cluster']['scheduler'], s['performanceReport']]))"
     )
     result = subprocess.run(
         [sys.executable, "-c", code, str(taxi_dataset), str(tmp_path / "report")],
@@ -169,9 +169,11 @@ def test_runs_without_a_distributed_client(taxi_dataset: Path, tmp_path: Path) -
         env={k: v for k, v in os.environ.items() if k != "MLFLOW_TRACKING_URI"},
     )
     assert result.returncode == 0, result.stderr
-    rows, scheduler = json.loads(result.stdout.strip().splitlines()[-1])
+    rows, scheduler, performance = json.loads(result.stdout.strip().splitlines()[-1])
     assert rows == TAXI_SPEC.rows
     assert scheduler.startswith("local")
+    assert performance is None  # no distributed scheduler, no dashboard to report
+    assert not (tmp_path / "report" / "dask-performance-report.html").exists()
 
 
 def test_a_worker_killed_mid_run_still_gives_correct_results(
@@ -220,6 +222,10 @@ def test_metrics_and_report_go_to_mlflow_when_a_tracking_uri_is_set(
     assert metrics["rows"] == 20_000
     assert metrics["humidity.mean"] == pytest.approx(summary["describe"]["humidity"]["mean"])
     artifacts = Path(runs[0].info.artifact_uri.removeprefix("file://")) / "report"
-    assert {"summary.json", "daily_means.png", "describe.csv", "daily_means.csv"} <= {
-        p.name for p in artifacts.iterdir()
-    }
+    assert {
+        "summary.json",
+        "daily_means.png",
+        "describe.csv",
+        "daily_means.csv",
+        "dask-performance-report.html",
+    } <= {p.name for p in artifacts.iterdir()}

@@ -15,7 +15,9 @@ from jobs.cli import build_parser, main
 from tests.jobs.conftest import REPOSITORY_ROOT, STACK_OUTPUTS
 
 
-@pytest.mark.parametrize("command", [[], ["sample-data"], ["run"], ["submit"]])
+@pytest.mark.parametrize(
+    "command", [[], ["sample-data"], ["run"], ["submit"], ["schedule"], ["schedule", "create"]]
+)
 def test_help(command: list[str], capsys: pytest.CaptureFixture[str]) -> None:
     with pytest.raises(SystemExit) as exit_:
         main([*command, "--help"])
@@ -57,6 +59,8 @@ def test_sample_data_then_run_as_the_demo_does(
     assert f"summary: {tmp_path / 'report'}/summary.json" in ran.stdout
     assert f"plot:    {tmp_path / 'report'}/daily_means.png" in ran.stdout
     assert json.loads((tmp_path / "report" / "summary.json").read_text())["rows"] == 20_000
+    performance = tmp_path / "report" / "dask-performance-report.html"
+    assert performance.stat().st_size > 0 and "<html" in performance.read_text().lower()
     # Checked before any cluster starts: exit 3 and the reason.
     again = main(["run", "--input", str(tmp_path / "data"), "--output", str(tmp_path / "report")])
     assert again == 3

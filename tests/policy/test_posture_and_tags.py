@@ -51,8 +51,10 @@ def test_stack_name_of_a_malformed_urn_is_empty():
 def _takes_tags(type_token: str) -> bool:
     """Whether the azure-native SDK gives this resource type a top-level `tags` input."""
     _, module, name = type_token.split(":")
-    args_class = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), f"{name}Args")
-    return "tags" in inspect.signature(args_class.__init__).parameters
+    resource = getattr(importlib.import_module(f"pulumi_azure_native.{module}"), name)
+    # The resource's own initialiser, not `<name>Args`: an input type may share that name
+    # (monitor's ActionGroupArgs is an alert rule's action, shadowing the action group's).
+    return "tags" in inspect.signature(resource._internal_init).parameters
 
 
 def test_taggable_types_match_the_sdk_for_everything_the_stack_declares(stack_run: StackRun):

@@ -57,7 +57,14 @@ class Platform(pulumi.ComponentResource):
             protect=settings.protect,
         )
         child = pulumi.ResourceOptions(parent=self)
-        self.network = Network("network", settings.virtual_network, names, placement, child)
+        self.network = Network(
+            "network",
+            settings.virtual_network,
+            names,
+            placement,
+            child,
+            compute_subnet=settings.has_compute_subnet,
+        )
         self.storage_accounts = StorageAccounts(
             "storage",
             settings.storage_account,
@@ -86,6 +93,7 @@ class Platform(pulumi.ComponentResource):
             log_analytics=settings.log_analytics,
             names=names,
             storage_account_id=self.workspace_storage.id,
+            data_lake_id=self.data_lake.id,
             tenant_id=self.client.tenant_id,
             placement=placement,
             private_networking=settings.private_networking,
@@ -122,7 +130,8 @@ class Platform(pulumi.ComponentResource):
             clusters=settings.compute_clusters,
             instances=settings.compute_instances,
             workspace_name=self.workspace.name,
-            subnet_id=self.network.compute_subnet.id,
+            # None in a managed network: Azure ML places the nodes there itself.
+            subnet_id=self.network.compute_subnet.id if self.network.compute_subnet else None,
             identity_id=self.access.compute_identity.id,
             tenant_id=self.client.tenant_id,
             placement=placement,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import machinelearningservices
 
-from infra import container_registry, key_vault, monitoring
+from infra import container_registry, key_vault, managed_network, monitoring
 from infra.naming import ResourceNames
 from infra.placement import Placement
 from infra.settings import (
@@ -37,6 +37,7 @@ class WorkspaceResources(pulumi.ComponentResource):
         log_analytics: LogAnalyticsSettings,
         names: ResourceNames,
         storage_account_id: pulumi.Input[str],
+        data_lake_id: pulumi.Input[str],
         tenant_id: pulumi.Input[str],
         placement: Placement,
         private_networking: bool = False,
@@ -84,6 +85,10 @@ class WorkspaceResources(pulumi.ComponentResource):
             public_network_access=workspace.public_network_access,
             # A private registry is out of reach of Azure's default image build compute.
             image_build_compute=image_build_compute,
+            # Absent when Disabled: today's workspaces declare no managed network at all.
+            managed_network=managed_network.managed_network(
+                workspace.managed_network, data_lake_id=data_lake_id
+            ),
             resource_group_name=placement.resource_group_name,
             location=placement.location,
             tags=dict(placement.tags),

@@ -20,8 +20,9 @@ from typing import Any
 from jobs.errors import InvalidInputError
 
 CONTRACT_VERSION = "1"
-# Versions this package reads: "2" only adds outputs (the clusters' VM facts).
-READABLE_VERSIONS = ("1", "2")
+# Versions this package reads: "2" only adds outputs (the clusters' VM facts); "3" adds the
+# workspace isolation mode, and leaves computeSubnetId empty for managed-network compute.
+READABLE_VERSIONS = ("1", "2", "3")
 
 _STRING_KEYS = (
     "subscriptionId",
@@ -35,9 +36,10 @@ _STRING_KEYS = (
     "keyVaultUri",
     "containerRegistryLoginServer",
     "virtualNetworkId",
-    "computeSubnetId",
     "privateEndpointSubnetId",
 )
+# Strings that may be empty from contract "3" on: no compute subnet for managed-network compute.
+_MAYBE_EMPTY_STRING_KEYS = ("computeSubnetId",)
 # Lists that must hold at least one name; computeInstanceNames may be empty.
 _NON_EMPTY_LIST_KEYS = (
     "dataLakeFilesystems",
@@ -69,7 +71,7 @@ class StackOutputs:
     key_vault_uri: str
     container_registry_login_server: str
     virtual_network_id: str
-    compute_subnet_id: str
+    compute_subnet_id: str  # empty when the compute runs in the workspace's managed network
     private_endpoint_subnet_id: str
 
     @property
@@ -128,7 +130,7 @@ def parse_outputs(raw: Mapping[str, Any], source: str) -> StackOutputs:
         raise fail(
             "outputsContractVersion",
             f"is {version!r}; this jobs package reads contract versions "
-            f"{' and '.join(READABLE_VERSIONS)}",
+            f"{', '.join(READABLE_VERSIONS[:-1])} and {READABLE_VERSIONS[-1]}",
         )
     strings: dict[str, str] = {}
     for key in _STRING_KEYS:
@@ -136,6 +138,13 @@ def parse_outputs(raw: Mapping[str, Any], source: str) -> StackOutputs:
         if value is None:
             raise fail(key, "is missing")
         if not isinstance(value, str) or not value.strip():
+            raise fail(key, f"must be a non-empty string, got {value!r}")
+        strings[key] = value
+    for key in _MAYBE_EMPTY_STRING_KEYS:
+        value = raw.get(key)
+        if value is None:
+            raise fail(key, "is missing")
+        if not isinstance(value, str) or (version in ("1", "2") and not value.strip()):
             raise fail(key, f"must be a non-empty string, got {value!r}")
         strings[key] = value
     lists: dict[str, tuple[str, ...]] = {}

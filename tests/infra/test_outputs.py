@@ -43,6 +43,8 @@ RELEASED["2"] = {
     "computeClusterMemoryGiB": "list of numbers",
 }
 
+RELEASED["3"] = {**RELEASED["2"], "workspaceIsolationMode": "string"}
+
 PYTHON_TYPES = {
     "string": str,
     "list of strings": list,
@@ -106,6 +108,7 @@ def test_output_values(stack_run: StackRun, stack_settings: Settings) -> None:
         f"{stack_settings.container_registry.name}.azurecr.io"
     )
     assert out["workspaceId"].endswith(f"/workspaces/{stack_settings.workspace.name}")
+    assert out["workspaceIsolationMode"] == stack_settings.workspace.managed_network.isolation_mode
     assert out["computeSubnetId"].startswith(out["virtualNetworkId"] + "/subnets/")
     assert out["privateEndpointSubnetId"].startswith(out["virtualNetworkId"] + "/subnets/")
 

@@ -68,7 +68,9 @@ def test_missing_key_is_named_with_the_file(tmp_path: Path, key: str) -> None:
 @pytest.mark.parametrize(
     ("key", "value", "problem"),
     [
-        ("outputsContractVersion", "3", "reads contract versions 1 and 2"),
+        ("outputsContractVersion", "4", "reads contract versions 1, 2 and 3"),
+        ("computeSubnetId", "", "must be a non-empty string"),  # contract "1" of the example
+        ("computeSubnetId", 7, "must be a non-empty string"),
         ("subscriptionId", "", "must be a non-empty string"),
         ("computeClusterNames", "cpu-cluster", "must be a list of non-empty strings"),
         ("computeClusterNames", [], "must list at least one name"),
@@ -88,6 +90,18 @@ def test_malformed_value_is_named(tmp_path: Path, key: str, value: object, probl
     with pytest.raises(InvalidInputError, match=f"stack output '{key}'") as error:
         read_outputs_file(write(tmp_path, data))
     assert problem in str(error.value)
+
+
+def test_contract_3_reads_managed_network_compute_without_subnet(tmp_path: Path) -> None:
+    # Version "3" adds workspaceIsolationMode; managed-network compute has no compute subnet.
+    data = outputs() | {
+        "outputsContractVersion": "3",
+        "workspaceIsolationMode": "AllowOnlyApprovedOutbound",
+        "computeSubnetId": "",
+    }
+    stack = read_outputs_file(write(tmp_path, data))
+    assert stack.compute_subnet_id == ""
+    assert stack.workspace_name == "mlw-amldask-dev"
 
 
 def test_compute_cluster_absent_from_outputs() -> None:

@@ -164,9 +164,10 @@ class Platform(pulumi.ComponentResource):
     ) -> None:
         """Private endpoints, diagnostic settings, and locks (when protected).
 
-        The workspace private endpoint exists whenever the stack declares compute: nodes
-        without public IPs reach Azure ML only through it. `privateNetworking` adds the
-        endpoints of storage, key vault and registry (and turns public access off).
+        The workspace private endpoint exists whenever compute runs in the compute subnet:
+        nodes without public IPs reach Azure ML only through it (in a managed network Azure
+        ML adds its own, as a required rule). `privateNetworking` adds the endpoints of
+        storage, key vault and registry (and turns public access off).
         """
         resource_ids: dict[str, pulumi.Input[str]] = {
             workspace.TARGET.key: self.workspace.id,
@@ -178,7 +179,8 @@ class Platform(pulumi.ComponentResource):
         private = [
             t
             for t in TARGETS
-            if settings.private_networking or (t is workspace.TARGET and settings.has_compute)
+            if settings.private_networking
+            or (t is workspace.TARGET and settings.has_compute and settings.has_compute_subnet)
         ]
         self.private_networking: PrivateNetworking | None = None
         if private:

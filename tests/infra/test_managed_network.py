@@ -157,6 +157,18 @@ def test_without_the_key_nothing_changes(stack_run: StackRun) -> None:
     assert stack_run.outputs["computeSubnetId"] == subnet.id
 
 
+def test_a_public_stack_with_a_managed_network_needs_no_private_endpoint() -> None:
+    # The workspace endpoint in the vnet serves compute in the compute subnet; managed
+    # compute reaches the workspace through the endpoint Azure ML adds as a required rule.
+    cluster = {"name": "cpu-cluster", "vmSize": "Standard_D4s_v5"}
+    managed = {"managedNetwork": {"isolationMode": "AllowInternetOutbound"}}
+    run = run_config("dev", raw(computeClusters=[cluster], workspace=managed))
+    assert run.by_type(PE) == []
+    assert run.one(MLW, "workspace").inputs["publicNetworkAccess"] == "Enabled"
+    (compute,) = run.by_type(COMPUTE)
+    assert "subnet" not in compute.inputs["properties"]["properties"]
+
+
 def test_rules_come_from_settings() -> None:
     run = run_prod_with(
         {

@@ -373,8 +373,8 @@ class ManagedNetworkSettings(SettingsModel):
         "Disabled",
         description="`Disabled`: compute runs in the stack's compute subnet (NSG, NAT "
         "gateway). `AllowInternetOutbound` or `AllowOnlyApprovedOutbound`: compute runs in "
-        "Azure ML's managed network, with no compute subnet; Azure never lets a workspace go "
-        "back (Disabled < AllowInternetOutbound < AllowOnlyApprovedOutbound).",
+        "Azure ML's managed network, with no compute subnet. Choose once: Azure lets a "
+        "workspace neither go back to Disabled nor change between the two managed modes.",
         choices=ISOLATION_MODES,
     )
     fqdn_rules: tuple[Str, ...] = setting(

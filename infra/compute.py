@@ -23,7 +23,13 @@ INSTANCE_REPLACE_ON_CHANGES = [
 
 
 class Compute(pulumi.ComponentResource):
-    """Compute clusters and instances in the compute subnet, with no public IPs or SSH."""
+    """Compute clusters and instances, with no public IPs or SSH.
+
+    They run in the compute subnet (`subnet_id`), or, with `subnet_id=None`, in the
+    workspace's managed network, where Azure ML places them and takes no customer subnet;
+    no-public-IP nodes are supported there too.
+    https://learn.microsoft.com/azure/machine-learning/how-to-managed-network-compute#configure-compute-resources
+    """
 
     clusters: list[ml.Compute]
     instances: list[ml.Compute]
@@ -35,7 +41,7 @@ class Compute(pulumi.ComponentResource):
         clusters: tuple[ComputeClusterSettings, ...],
         instances: tuple[ComputeInstanceSettings, ...],
         workspace_name: pulumi.Input[str],
-        subnet_id: pulumi.Input[str],
+        subnet_id: pulumi.Input[str] | None,
         identity_id: pulumi.Input[str],
         tenant_id: pulumi.Input[str],
         placement: Placement,
@@ -44,6 +50,7 @@ class Compute(pulumi.ComponentResource):
     ) -> None:
         """`depends_on`: what must exist before any node starts (e.g. private endpoints)."""
         super().__init__("azureml-dask:compute:Compute", name, None, opts)
+        subnet = ml.ResourceIdArgs(id=subnet_id) if subnet_id is not None else None
 
         def replace(paths: list[str]) -> pulumi.ResourceOptions:
             return pulumi.ResourceOptions(
@@ -78,7 +85,7 @@ class Compute(pulumi.ComponentResource):
                             max_node_count=c.max_nodes,
                             node_idle_time_before_scale_down=c.node_idle_time_before_scale_down,
                         ),
-                        subnet=ml.ResourceIdArgs(id=subnet_id),
+                        subnet=subnet,
                         enable_node_public_ip=False,
                         remote_login_port_public_access=(ml.RemoteLoginPortPublicAccess.DISABLED),
                     ),
@@ -100,7 +107,7 @@ class Compute(pulumi.ComponentResource):
                     disable_local_auth=True,
                     properties=ml.ComputeInstancePropertiesArgs(
                         vm_size=i.vm_size,
-                        subnet=ml.ResourceIdArgs(id=subnet_id),
+                        subnet=subnet,
                         enable_node_public_ip=False,
                         idle_time_before_shutdown=i.idle_time_before_shutdown,
                         ssh_settings=ml.ComputeInstanceSshSettingsArgs(

@@ -185,10 +185,15 @@ def compute_security_rules(
 
 
 class Network(pulumi.ComponentResource):
-    """The virtual network the compute lives in, with explicit outbound through a NAT gateway."""
+    """The virtual network: the compute subnet (NSG, NAT gateway) and the endpoint subnet.
+
+    With `compute_subnet=False` (compute in the workspace's managed network) the vnet holds
+    only the private endpoints people reach the workspace through: no compute subnet, NSG,
+    NAT gateway or public IP.
+    """
 
     virtual_network: network.VirtualNetwork
-    compute_subnet: network.Subnet
+    compute_subnet: network.Subnet | None
     private_endpoint_subnet: network.Subnet
 
     def __init__(
@@ -198,8 +203,68 @@ class Network(pulumi.ComponentResource):
         names: ResourceNames,
         placement: Placement,
         opts: pulumi.ResourceOptions | None = None,
+        *,
+        compute_subnet: bool = True,
     ) -> None:
         super().__init__("azureml-dask:network:Network", name, None, opts)
+        # The compute subnet's egress (NSG rules, NAT gateway) exists only with that subnet.
+        nat_gateway = self._compute_egress(settings, names, placement) if compute_subnet else None
+        self.virtual_network = network.VirtualNetwork(
+            "vnet",
+            virtual_network_name=names.virtual_network,
+            address_space=network.AddressSpaceArgs(
+                address_prefixes=list(settings.address_prefixes)
+            ),
+            resource_group_name=placement.resource_group_name,
+            location=placement.location,
+            tags=dict(placement.tags),
+            # Subnets are separate resources below; don't let the vnet manage them inline.
+            opts=placement.options(self, ignore_changes=["subnets"]),
+        )
+        self.compute_subnet = None
+        if nat_gateway is not None:
+            self.compute_subnet = network.Subnet(
+                "compute-subnet",
+                subnet_name=COMPUTE_SUBNET,
+                resource_group_name=placement.resource_group_name,
+                virtual_network_name=self.virtual_network.name,
+                address_prefix=settings.compute_subnet_address_prefix,
+                network_security_group=network.NetworkSecurityGroupArgs(
+                    id=self.network_security_group.id
+                ),
+                nat_gateway=network.SubResourceArgs(id=nat_gateway.id),
+                service_endpoints=[
+                    network.ServiceEndpointPropertiesFormatArgs(service=s)
+                    for s in SERVICE_ENDPOINTS
+                ],
+                default_outbound_access=False,
+                opts=placement.options(self),
+            )
+        self.private_endpoint_subnet = network.Subnet(
+            "private-endpoint-subnet",
+            subnet_name=PRIVATE_ENDPOINT_SUBNET,
+            resource_group_name=placement.resource_group_name,
+            virtual_network_name=self.virtual_network.name,
+            address_prefix=settings.private_endpoint_subnet_address_prefix,
+            private_endpoint_network_policies="Disabled",
+            default_outbound_access=False,
+            # Azure rejects concurrent changes to subnets of one vnet: create them in turn.
+            opts=placement.options(
+                self, depends_on=[self.compute_subnet] if self.compute_subnet else []
+            ),
+        )
+        self.register_outputs(
+            {
+                "virtualNetworkId": self.virtual_network.id,
+                "computeSubnetId": self.compute_subnet.id if self.compute_subnet else "",
+                "privateEndpointSubnetId": self.private_endpoint_subnet.id,
+            }
+        )
+
+    def _compute_egress(
+        self, settings: VirtualNetworkSettings, names: ResourceNames, placement: Placement
+    ) -> network.NatGateway:
+        """The compute subnet's NSG, and its NAT gateway with the gateway's public IP."""
         self.network_security_group = network.NetworkSecurityGroup(
             "compute-nsg",
             network_security_group_name=names.network_security_group,
@@ -235,49 +300,4 @@ class Network(pulumi.ComponentResource):
             tags=dict(placement.tags),
             opts=placement.options(self),
         )
-        self.virtual_network = network.VirtualNetwork(
-            "vnet",
-            virtual_network_name=names.virtual_network,
-            address_space=network.AddressSpaceArgs(
-                address_prefixes=list(settings.address_prefixes)
-            ),
-            resource_group_name=placement.resource_group_name,
-            location=placement.location,
-            tags=dict(placement.tags),
-            # Subnets are separate resources below; don't let the vnet manage them inline.
-            opts=placement.options(self, ignore_changes=["subnets"]),
-        )
-        self.compute_subnet = network.Subnet(
-            "compute-subnet",
-            subnet_name=COMPUTE_SUBNET,
-            resource_group_name=placement.resource_group_name,
-            virtual_network_name=self.virtual_network.name,
-            address_prefix=settings.compute_subnet_address_prefix,
-            network_security_group=network.NetworkSecurityGroupArgs(
-                id=self.network_security_group.id
-            ),
-            nat_gateway=network.SubResourceArgs(id=self.nat_gateway.id),
-            service_endpoints=[
-                network.ServiceEndpointPropertiesFormatArgs(service=s) for s in SERVICE_ENDPOINTS
-            ],
-            default_outbound_access=False,
-            opts=placement.options(self),
-        )
-        self.private_endpoint_subnet = network.Subnet(
-            "private-endpoint-subnet",
-            subnet_name=PRIVATE_ENDPOINT_SUBNET,
-            resource_group_name=placement.resource_group_name,
-            virtual_network_name=self.virtual_network.name,
-            address_prefix=settings.private_endpoint_subnet_address_prefix,
-            private_endpoint_network_policies="Disabled",
-            default_outbound_access=False,
-            # Azure rejects concurrent changes to subnets of one vnet: create them in turn.
-            opts=placement.options(self, depends_on=[self.compute_subnet]),
-        )
-        self.register_outputs(
-            {
-                "virtualNetworkId": self.virtual_network.id,
-                "computeSubnetId": self.compute_subnet.id,
-                "privateEndpointSubnetId": self.private_endpoint_subnet.id,
-            }
-        )
+        return self.nat_gateway

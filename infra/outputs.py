@@ -20,7 +20,9 @@ if TYPE_CHECKING:
     from infra.platform import Platform
 
 # "2" adds the clusters' VM facts (from infra/catalog/vm_sizes.py) for job sizing.
-# "3" adds the customer-managed key and the service principal secret's expiry.
+# "3" adds the workspace's managed network isolation mode (computeSubnetId is then empty
+# when the compute runs in that managed network), the customer-managed key and the service
+# principal secret's expiry.
 CONTRACT_VERSION = "3"
 
 
@@ -77,6 +79,13 @@ OUTPUTS: tuple[OutputSpec, ...] = (
         "string",
         "Azure ML workspace resource id.",
         lambda p: p.workspace.id,
+    ),
+    OutputSpec(
+        "workspaceIsolationMode",
+        "string",
+        "The workspace's managed network isolation mode: `Disabled` (compute in the stack's "
+        "compute subnet), `AllowInternetOutbound` or `AllowOnlyApprovedOutbound`.",
+        lambda p: p.settings.workspace.managed_network.isolation_mode,
     ),
     OutputSpec(
         "dataLakeAccountName",
@@ -204,8 +213,9 @@ OUTPUTS: tuple[OutputSpec, ...] = (
     OutputSpec(
         "computeSubnetId",
         "string",
-        "Compute subnet resource id.",
-        lambda p: p.network.compute_subnet.id,
+        "Compute subnet resource id; empty when the compute runs in the workspace's managed "
+        "network (`workspaceIsolationMode` not `Disabled`).",
+        lambda p: p.network.compute_subnet.id if p.network.compute_subnet else "",
     ),
     OutputSpec(
         "privateEndpointSubnetId",

@@ -64,7 +64,14 @@ class Platform(pulumi.ComponentResource):
             protect=settings.protect,
         )
         child = pulumi.ResourceOptions(parent=self)
-        self.network = Network("network", settings.virtual_network, names, placement, child)
+        self.network = Network(
+            "network",
+            settings.virtual_network,
+            names,
+            placement,
+            child,
+            compute_subnet=settings.has_compute_subnet,
+        )
         self.storage_accounts = StorageAccounts(
             "storage",
             settings.storage_account,
@@ -89,24 +96,28 @@ class Platform(pulumi.ComponentResource):
             container_registry_settings=settings.container_registry,
             log_analytics=settings.log_analytics,
             names=names,
-            storage_account_id=self.workspace_storage.id,
             tenant_id=self.client.tenant_id,
             placement=placement,
             private_networking=settings.private_networking,
-            image_build_compute=settings.image_build_compute,
             encryption=settings.encryption,
             subscription_id=self.client.subscription_id,
             opts=child,
         )
-        self.workspace = self.workspace_resources.workspace
         self.key_vault = self.workspace_resources.key_vault
         self.container_registry = self.workspace_resources.container_registry
         self.log_analytics_workspace = self.workspace_resources.log_analytics_workspace
         self.customer_managed_key = self.workspace_resources.customer_managed_key
-        # The lake comes after the vault: with customer-managed keys it encrypts with its key.
+        # The lake comes after the vault (with customer-managed keys it encrypts with its key)
+        # and before the workspace (whose managed network reaches it by private endpoint).
         self.storage_accounts.add_data_lake(settings.data_lake, self.customer_managed_key)
         self.data_lake = self.storage_accounts.data_lake
         self.filesystems = self.storage_accounts.filesystems
+        self.workspace_resources.add_workspace(
+            storage_account_id=self.workspace_storage.id,
+            data_lake_id=self.data_lake.id,
+            image_build_compute=settings.image_build_compute,
+        )
+        self.workspace = self.workspace_resources.workspace
         self._secure(settings, names, child)
         # No recipients, no alert: a rule nobody hears only costs its evaluations.
         self.failed_jobs_alert = (
@@ -145,7 +156,8 @@ class Platform(pulumi.ComponentResource):
             clusters=settings.compute_clusters,
             instances=settings.compute_instances,
             workspace_name=self.workspace.name,
-            subnet_id=self.network.compute_subnet.id,
+            # None in a managed network: Azure ML places the nodes there itself.
+            subnet_id=self.network.compute_subnet.id if self.network.compute_subnet else None,
             identity_id=self.access.compute_identity.id,
             tenant_id=self.client.tenant_id,
             placement=placement,
@@ -178,9 +190,10 @@ class Platform(pulumi.ComponentResource):
     ) -> None:
         """Private endpoints, diagnostic settings, and locks (when protected).
 
-        The workspace private endpoint exists whenever the stack declares compute: nodes
-        without public IPs reach Azure ML only through it. `privateNetworking` adds the
-        endpoints of storage, key vault and registry (and turns public access off).
+        The workspace private endpoint exists whenever compute runs in the compute subnet:
+        nodes without public IPs reach Azure ML only through it (in a managed network Azure
+        ML adds its own, as a required rule). `privateNetworking` adds the endpoints of
+        storage, key vault and registry (and turns public access off).
         """
         resource_ids: dict[str, pulumi.Input[str]] = {
             workspace.TARGET.key: self.workspace.id,
@@ -192,7 +205,8 @@ class Platform(pulumi.ComponentResource):
         private = [
             t
             for t in TARGETS
-            if settings.private_networking or (t is workspace.TARGET and settings.has_compute)
+            if settings.private_networking
+            or (t is workspace.TARGET and settings.has_compute and settings.has_compute_subnet)
         ]
         self.private_networking: PrivateNetworking | None = None
         if private:

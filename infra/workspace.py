@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import machinelearningservices
 
-from infra import container_registry, key_vault, monitoring
+from infra import container_registry, key_vault, managed_network, monitoring
 from infra.encryption import CustomerManagedKey
 from infra.naming import ResourceNames
 from infra.placement import Placement
@@ -43,16 +43,19 @@ class WorkspaceResources(pulumi.ComponentResource):
         container_registry_settings: ContainerRegistrySettings,
         log_analytics: LogAnalyticsSettings,
         names: ResourceNames,
-        storage_account_id: pulumi.Input[str],
         tenant_id: pulumi.Input[str],
         placement: Placement,
         private_networking: bool = False,
-        image_build_compute: str | None = None,
         encryption: EncryptionSettings | None = None,
         subscription_id: pulumi.Input[str] = "",
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
-        """`encryption` with `customer_managed_keys` adds the key, its identity and grant."""
+        """The workspace's key vault (with the customer-managed key when `encryption` asks
+        for one), monitoring and registry; `add_workspace` then declares the workspace.
+
+        Two steps because the data lake sits between them: it encrypts with the vault's key,
+        and the workspace's managed network has a private endpoint rule to it.
+        """
         # The type token predates this class's name; it is part of every child's URN.
         super().__init__("azureml-dask:workspace:Workspace", name, None, opts)
         self.key_vault = key_vault.key_vault(
@@ -73,7 +76,6 @@ class WorkspaceResources(pulumi.ComponentResource):
                 placement=placement,
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        cmk = self.customer_managed_key
         self.log_analytics_workspace = monitoring.log_analytics_workspace(
             log_analytics, names=names, placement=placement, parent=self
         )
@@ -88,6 +90,23 @@ class WorkspaceResources(pulumi.ComponentResource):
             private_networking=private_networking,
             placement=placement,
             parent=self,
+        )
+        self._workspace_settings = workspace
+        self._placement = placement
+        self._private_networking = private_networking
+
+    def add_workspace(
+        self,
+        *,
+        storage_account_id: pulumi.Input[str],
+        data_lake_id: pulumi.Input[str],
+        image_build_compute: str | None = None,
+    ) -> None:
+        """Declare the workspace (once), linked to this component's resources."""
+        workspace, placement, cmk = (
+            self._workspace_settings,
+            self._placement,
+            self.customer_managed_key,
         )
         self.workspace = machinelearningservices.Workspace(
             TARGET.key,
@@ -112,6 +131,10 @@ class WorkspaceResources(pulumi.ComponentResource):
             public_network_access=workspace.public_network_access,
             # A private registry is out of reach of Azure's default image build compute.
             image_build_compute=image_build_compute,
+            # Absent when Disabled: today's workspaces declare no managed network at all.
+            managed_network=managed_network.managed_network(
+                workspace.managed_network, data_lake_id=data_lake_id
+            ),
             resource_group_name=placement.resource_group_name,
             location=placement.location,
             tags=dict(placement.tags),

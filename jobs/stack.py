@@ -21,8 +21,9 @@ from jobs.errors import InvalidInputError
 from jobs.sizing import ClusterFacts
 
 CONTRACT_VERSION = "1"
-# Versions this package reads: "2" and "3" only add outputs (the clusters' VM facts; the
-# customer-managed key and the secret's expiry, which jobs do not use).
+# Versions this package reads: "2" only adds outputs (the clusters' VM facts); "3" adds the
+# workspace isolation mode, the customer-managed key and the secret's expiry (which jobs do
+# not use), and leaves computeSubnetId empty for managed-network compute.
 READABLE_VERSIONS = ("1", "2", "3")
 
 _STRING_KEYS = (
@@ -37,9 +38,10 @@ _STRING_KEYS = (
     "keyVaultUri",
     "containerRegistryLoginServer",
     "virtualNetworkId",
-    "computeSubnetId",
     "privateEndpointSubnetId",
 )
+# Strings that may be empty from contract "3" on: no compute subnet for managed-network compute.
+_MAYBE_EMPTY_STRING_KEYS = ("computeSubnetId",)
 # Lists that must hold at least one name; computeInstanceNames may be empty.
 _NON_EMPTY_LIST_KEYS = (
     "dataLakeFilesystems",
@@ -79,7 +81,7 @@ class StackOutputs:
     key_vault_uri: str
     container_registry_login_server: str
     virtual_network_id: str
-    compute_subnet_id: str
+    compute_subnet_id: str  # empty when the compute runs in the workspace's managed network
     private_endpoint_subnet_id: str
     # None when the outputs predate contract version "2".
     compute_cluster_facts: tuple[ClusterFacts, ...] | None = None
@@ -153,6 +155,13 @@ def parse_outputs(raw: Mapping[str, Any], source: str) -> StackOutputs:
         if value is None:
             raise fail(key, "is missing")
         if not isinstance(value, str) or not value.strip():
+            raise fail(key, f"must be a non-empty string, got {value!r}")
+        strings[key] = value
+    for key in _MAYBE_EMPTY_STRING_KEYS:
+        value = raw.get(key)
+        if value is None:
+            raise fail(key, "is missing")
+        if not isinstance(value, str) or (version in ("1", "2") and not value.strip()):
             raise fail(key, f"must be a non-empty string, got {value!r}")
         strings[key] = value
     lists: dict[str, tuple[str, ...]] = {}

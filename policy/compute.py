@@ -45,7 +45,8 @@ def validate_no_public_access(args: ResourceValidationArgs, report: ReportViolat
             args,
             report,
             f"{kind} enableNodePublicIp is not false (Azure's default is a public IP per node).",
-            "set enable_node_public_ip=False; the subnet's NAT gateway gives outbound access.",
+            "set enable_node_public_ip=False; outbound goes through the compute subnet's NAT "
+            "gateway, or the workspace's managed network.",
         )
     if kind == AML_COMPUTE:
         ssh = prop(properties, "remoteLoginPortPublicAccess")

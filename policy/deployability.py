@@ -184,6 +184,30 @@ def validate_private_endpoint_dns(args: StackValidationArgs, report: ReportViola
             )
 
 
+def validate_managed_network_compute_without_subnet(
+    args: StackValidationArgs, report: ReportViolation
+) -> None:
+    """No compute in a customer subnet when its workspace has a managed network."""
+    # https://learn.microsoft.com/azure/machine-learning/how-to-managed-network#limitations
+    managed = {
+        str(prop(w.props, "workspaceName")): mode
+        for w in _by_type(args, WORKSPACE)
+        if (mode := prop(w.props, "managedNetwork", "isolationMode")) not in (None, "Disabled")
+    }
+    for compute in _by_type(args, COMPUTE):
+        mode = managed.get(str(prop(compute.props, "workspaceName")))
+        subnet = prop(compute.props, "properties", "properties", "subnet")
+        if mode is not None and subnet is not None:
+            report_stack_resource(
+                report,
+                compute,
+                f"its workspace's managed network is {mode}, where Azure ML creates compute "
+                "only inside that network, yet the compute names a customer subnet "
+                f"({prop(subnet, 'id')}).",
+                "leave the subnet out (infra.compute: subnet_id=None with a managed network).",
+            )
+
+
 CLUSTER_REGISTRY_ACCESS = StackValidationPolicy(
     name="cluster-identity-can-pull-images",
     description="The identity a compute cluster runs as holds AcrPull or AcrPush on the "
@@ -211,6 +235,11 @@ PRIVATE_ENDPOINT_DNS = StackValidationPolicy(
     description="Every private endpoint has a private DNS zone group.",
     validate=validate_private_endpoint_dns,
 )
+MANAGED_NETWORK_COMPUTE = StackValidationPolicy(
+    name="managed-network-compute-has-no-subnet",
+    description="No compute in a customer subnet when its workspace has a managed network.",
+    validate=validate_managed_network_compute_without_subnet,
+)
 
 POLICIES: tuple[StackValidationPolicy, ...] = (
     CLUSTER_REGISTRY_ACCESS,
@@ -218,5 +247,6 @@ POLICIES: tuple[StackValidationPolicy, ...] = (
     NO_RETIRED_VM_SIZE,
     GROUPS_READ_DATASTORES,
     PRIVATE_ENDPOINT_DNS,
+    MANAGED_NETWORK_COMPUTE,
 )
 """The deployability rules, in the order the pack lists them."""

@@ -41,6 +41,37 @@ KEY_VAULT_SKUS = ("standard", "premium")
 CONTAINER_REGISTRY_SKUS = ("Basic", "Standard", "Premium")
 PUBLIC_NETWORK_ACCESS = ("Enabled", "Disabled")
 VM_PRIORITIES = ("Dedicated", "LowPriority")
+# Azure's isolation modes for a workspace managed network; Disabled keeps compute in our vnet.
+# https://learn.microsoft.com/azure/machine-learning/how-to-managed-network#managed-virtual-network-architecture
+ISOLATION_MODES = ("Disabled", "AllowInternetOutbound", "AllowOnlyApprovedOutbound")
+# The Azure Firewall Azure ML deploys for FQDN rules (Standard unless Basic is chosen).
+# https://learn.microsoft.com/azure/machine-learning/how-to-managed-network#select-an-azure-firewall-version-for-allowed-only-approved-outbound-preview
+FIREWALL_SKUS = ("Standard", "Basic")
+# https://learn.microsoft.com/python/api/azure-ai-ml/azure.ai.ml.entities.servicetagdestination
+SERVICE_TAG_PROTOCOLS = ("TCP", "UDP", "ICMP", "*")
+# What the job's environment build and run fetch from the internet (AllowOnlyApprovedOutbound):
+# pip (jobs/environment.conda.yaml's pip section) lists on pypi.org and downloads from
+# files.pythonhosted.org; conda reads conda-forge from conda.anaconda.org and, should the
+# base image's conda add its `defaults` channel, repo.anaconda.com (Microsoft's list:
+# https://learn.microsoft.com/azure/machine-learning/how-to-managed-network#scenario-access-public-machine-learning-packages);
+# the OpenMPI base image comes from Microsoft's registry and its data endpoint
+# (https://github.com/microsoft/containerregistry/blob/main/docs/mcr-endpoints-guidance.md).
+DEFAULT_FQDN_RULES = (
+    "pypi.org",
+    "files.pythonhosted.org",
+    "conda.anaconda.org",
+    "repo.anaconda.com",
+    "mcr.microsoft.com",
+    "*.data.mcr.microsoft.com",
+)
+# A host name, optionally with one leading wildcard label; no scheme, port or path.
+FQDN = r"(\*\.)?([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+# Azure storage host names: not reachable by FQDN rule in AllowOnlyApprovedOutbound.
+STORAGE_HOST_SUFFIX = ".core.windows.net"
+OUTBOUND_RULE_NAME = r"[a-z][a-z0-9-]{1,62}"
+# Prefixes of the outbound rules the stack names itself (infra/managed_network.py).
+DATA_LAKE_RULE_PREFIX = "data-lake-"
+FQDN_RULE_PREFIX = "fqdn-"
 SERVICE_PRINCIPAL_MODES = ("none", "create", "existing")
 # Roles a service principal may hold on the workspace (names from infra.access.ROLES).
 WORKSPACE_ROLES = ("AzureML Data Scientist", "AzureML Compute Operator", "Reader", "Contributor")
@@ -130,7 +161,8 @@ class VirtualNetworkSettings(SettingsModel):
     )
     compute_subnet_address_prefix: Str = setting(
         "10.40.0.0/22",
-        description="Subnet of the compute clusters and instances (no public IPs).",
+        description="Subnet of the compute clusters and instances (no public IPs); not "
+        "created when the compute runs in the workspace's managed network.",
         allowed="inside the address space, /29 or larger",
         doc_type="CIDR",
     )
@@ -351,6 +383,8 @@ class EncryptionSettings(SettingsModel):
             rules.fail((), value, f"must be one of {', '.join(str(s) for s in RSA_KEY_SIZES)}")
             rules.raise_if_any()
         return value
+
+
 # Deliberately loose (Azure Monitor checks deliverability): one @, no spaces, a dotted domain.
 EMAIL = r"[^@\s]+@[^@\s]+\.[^@\s]+"
 
@@ -378,6 +412,143 @@ class MonitoringSettings(SettingsModel):
             rules.fail((), list(values), "must not list the same address twice")
         rules.raise_if_any()
         return values
+
+
+class ServiceTagRuleSettings(SettingsModel):
+    """One service tag outbound rule of the managed network (AllowOnlyApprovedOutbound)."""
+
+    name: Str = setting(
+        description="Rule name, unique in the workspace.",
+        pattern=OUTBOUND_RULE_NAME,
+        allowed="2-63 lowercase letters, digits and hyphens, starting with a letter",
+    )
+    service_tag: Str = setting(
+        description="The Azure service tag the rule allows, e.g. `DataFactory`.",
+        pattern=r"[A-Za-z][A-Za-z0-9.]{1,79}",
+        allowed="an Azure service tag name, e.g. DataFactory or Storage.westeurope",
+    )
+    protocol: Str = setting("TCP", description="Protocol.", choices=SERVICE_TAG_PROTOCOLS)
+    port_ranges: Str = setting(
+        "443",
+        description="Ports, comma separated: single ports or ranges.",
+        pattern=r"\d{1,5}(-\d{1,5})?(, ?\d{1,5}(-\d{1,5})?)*",
+        allowed="ports and ranges separated by commas, e.g. 443 or 80, 8080-8089",
+    )
+
+
+# Keys that only AllowOnlyApprovedOutbound accepts (Azure takes service tag and FQDN rules
+# only in that mode, and only FQDN rules bring the firewall).
+# https://learn.microsoft.com/azure/machine-learning/how-to-managed-network#configure-a-managed-virtual-network-to-allow-only-approved-outbound
+_APPROVED_OUTBOUND_KEYS = ("fqdnRules", "serviceTagRules", "firewallSku")
+
+
+class ManagedNetworkSettings(SettingsModel):
+    """The workspace managed virtual network: where compute runs and what it may reach."""
+
+    isolation_mode: Str = setting(
+        "Disabled",
+        description="`Disabled`: compute runs in the stack's compute subnet (NSG, NAT "
+        "gateway). `AllowInternetOutbound` or `AllowOnlyApprovedOutbound`: compute runs in "
+        "Azure ML's managed network, with no compute subnet. Choose once: Azure lets a "
+        "workspace neither go back to Disabled nor change between the two managed modes.",
+        choices=ISOLATION_MODES,
+    )
+    fqdn_rules: tuple[Str, ...] = setting(
+        DEFAULT_FQDN_RULES,
+        description="`AllowOnlyApprovedOutbound` only: host names compute may reach on ports "
+        "80 and 443 (through an Azure Firewall Azure ML adds and bills); an empty list means "
+        "no firewall, and then no package installs from the internet.",
+        allowed="host names such as pypi.org or *.data.mcr.microsoft.com (no scheme, port or "
+        "path), unique, none under core.windows.net (storage is reached by private endpoint)",
+        doc_type="list of host names",
+        doc_default=", ".join(f"`{h}`" for h in DEFAULT_FQDN_RULES),
+    )
+    service_tag_rules: tuple[ServiceTagRuleSettings, ...] = setting(
+        (),
+        description="`AllowOnlyApprovedOutbound` only: service tags compute may reach beyond "
+        "the ones Azure ML adds itself as required rules.",
+        doc_type="list of objects",
+    )
+    firewall_sku: Str = setting(
+        "Standard",
+        description="`AllowOnlyApprovedOutbound` with `fqdnRules` only: the Azure Firewall "
+        "SKU Azure ML deploys for the FQDN rules.",
+        choices=FIREWALL_SKUS,
+    )
+
+    @property
+    def enabled(self) -> bool:
+        """Whether the workspace has a managed network (compute then runs in it)."""
+        return self.isolation_mode != "Disabled"
+
+    @property
+    def approved_outbound_only(self) -> bool:
+        """Whether only the declared outbound rules (and Azure's required ones) are allowed."""
+        return self.isolation_mode == "AllowOnlyApprovedOutbound"
+
+    @field_validator("fqdn_rules", mode="after")
+    @classmethod
+    def _host_names(cls, hosts: tuple[str, ...]) -> tuple[str, ...]:
+        rules = Rules()
+        for i, host in enumerate(hosts):
+            if not re.fullmatch(FQDN, host) or len(host) > 253:
+                rules.fail(
+                    (i,),
+                    host,
+                    "must be a host name such as pypi.org or *.data.mcr.microsoft.com, in "
+                    "lowercase, without scheme, port or path (FQDN rules allow ports 80 and "
+                    "443 only)",
+                )
+            elif host.endswith(STORAGE_HOST_SUFFIX):
+                # https://learn.microsoft.com/azure/machine-learning/how-to-managed-network#limitations
+                rules.fail(
+                    (i,),
+                    host,
+                    "Azure does not reach storage accounts through FQDN rules in "
+                    "AllowOnlyApprovedOutbound; storage needs a private endpoint rule (the "
+                    "data lake has one)",
+                )
+        if len(set(hosts)) != len(hosts):
+            rules.fail((), list(hosts), "must not list the same host name twice")
+        rules.raise_if_any()
+        return hosts
+
+    @field_validator("service_tag_rules", mode="after")
+    @classmethod
+    def _unique_rules(
+        cls, rules_: tuple[ServiceTagRuleSettings, ...]
+    ) -> tuple[ServiceTagRuleSettings, ...]:
+        rules = _unique_names([r.name for r in rules_])
+        for i, rule in enumerate(rules_):
+            if rule.name.startswith((DATA_LAKE_RULE_PREFIX, FQDN_RULE_PREFIX)):
+                rules.fail(
+                    (i, "name"),
+                    rule.name,
+                    f"names starting with {DATA_LAKE_RULE_PREFIX!r} or {FQDN_RULE_PREFIX!r} "
+                    "are the stack's own rules; choose another",
+                )
+        rules.raise_if_any()
+        return rules_
+
+    @model_validator(mode="after")
+    def _keys_of_the_mode(self) -> ManagedNetworkSettings:
+        rules = Rules()
+        given = {type(self).model_fields[f].alias or f for f in self.model_fields_set}
+        mode = f"{PROJECT}:workspace.managedNetwork.isolationMode"
+        if not self.approved_outbound_only:
+            for key in [k for k in _APPROVED_OUTBOUND_KEYS if k in given]:
+                rules.say(
+                    (key,),
+                    f": Azure accepts it only with {mode} = AllowOnlyApprovedOutbound (it is "
+                    f"{self.isolation_mode!r}); remove the key",
+                )
+        elif "firewallSku" in given and not self.fqdn_rules:
+            rules.say(
+                ("firewallSku",),
+                ": there are no fqdnRules, so Azure deploys no firewall; remove the key",
+            )
+        rules.raise_if_any()
+        return self
 
 
 class WorkspaceSettings(SettingsModel):
@@ -409,6 +580,10 @@ class WorkspaceSettings(SettingsModel):
         "`privateNetworking`.",
         choices=PUBLIC_NETWORK_ACCESS,
         doc_default="`Disabled` if `privateNetworking`, else `Enabled`",
+    )
+    managed_network: ManagedNetworkSettings = setting(
+        ManagedNetworkSettings(),
+        description="Azure ML's managed virtual network for the compute (off by default).",
     )
 
 
@@ -763,6 +938,16 @@ class Settings(SettingsModel):
         return bool(self.compute_clusters or self.compute_instances)
 
     @property
+    def has_compute_subnet(self) -> bool:
+        """Whether compute runs in the stack's compute subnet (not in a managed network).
+
+        Azure ML creates managed compute only inside the workspace's managed network when it
+        has one: the customer vnet then keeps only the private endpoints.
+        https://learn.microsoft.com/azure/machine-learning/how-to-managed-network#limitations
+        """
+        return not self.workspace.managed_network.enabled
+
+    @property
     def image_build_compute(self) -> str | None:
         """The cluster that builds job images in a private stack (None: Azure's default).
 
@@ -910,6 +1095,7 @@ class Settings(SettingsModel):
         rules = Rules()
         _private_networking_rules(self, rules)
         _customer_managed_key_rules(self, rules)
+        _managed_network_rules(self, rules)
         if not rules.problems:
             # Names are only worth checking once the parts they are made of are valid.
             for problem in naming.check_names(
@@ -995,4 +1181,30 @@ def _customer_managed_key_rules(s: Settings, rules: Rules) -> None:
             f"{PROJECT}:encryption.customerManagedKeys = true needs purge protection (Azure "
             "ML and Storage require it on the vault holding the key, so a purged key cannot "
             "make the data unreadable); set it to true (it can never be turned off again)",
+        )
+
+
+def _managed_network_rules(s: Settings, rules: Rules) -> None:
+    """Combinations Azure rejects with a workspace managed network."""
+    network = s.workspace.managed_network
+    mode = f"{PROJECT}:workspace.managedNetwork.isolationMode = {network.isolation_mode}"
+    if network.enabled and s.virtual_network.restrict_outbound_internet:
+        # https://learn.microsoft.com/azure/machine-learning/how-to-managed-network#limitations
+        rules.fail(
+            ("virtualNetwork", "restrictOutboundInternet"),
+            True,
+            f"restricts the compute subnet, but with {mode} the compute runs in Azure ML's "
+            "managed network and no compute subnet exists (Azure creates no compute in a "
+            "customer vnet then); use AllowOnlyApprovedOutbound to restrict egress instead",
+        )
+    if network.approved_outbound_only and s.container_registry.sku_name != "Premium":
+        # Azure adds a private endpoint rule to the registry in this mode; only Premium
+        # registries have private endpoints.
+        # https://learn.microsoft.com/azure/machine-learning/how-to-managed-network#list-of-required-rules
+        # https://learn.microsoft.com/azure/container-registry/container-registry-private-link
+        rules.fail(
+            ("containerRegistry", "skuName"),
+            s.container_registry.sku_name,
+            f"{mode} needs Premium: compute reaches the registry only through a private "
+            "endpoint then, and only Premium registries have one",
         )

@@ -45,6 +45,7 @@ RELEASED["2"] = {
 
 RELEASED["3"] = {
     **RELEASED["2"],
+    "workspaceIsolationMode": "string",
     "servicePrincipalSecretExpiresOn": "string",
     "customerManagedKeyId": "string",
 }
@@ -112,6 +113,7 @@ def test_output_values(stack_run: StackRun, stack_settings: Settings) -> None:
         f"{stack_settings.container_registry.name}.azurecr.io"
     )
     assert out["workspaceId"].endswith(f"/workspaces/{stack_settings.workspace.name}")
+    assert out["workspaceIsolationMode"] == stack_settings.workspace.managed_network.isolation_mode
     assert out["computeSubnetId"].startswith(out["virtualNetworkId"] + "/subnets/")
     assert out["privateEndpointSubnetId"].startswith(out["virtualNetworkId"] + "/subnets/")
 

@@ -69,6 +69,8 @@ def test_missing_key_is_named_with_the_file(tmp_path: Path, key: str) -> None:
     ("key", "value", "problem"),
     [
         ("outputsContractVersion", "4", "reads contract versions 1, 2 and 3"),
+        ("computeSubnetId", "", "must be a non-empty string"),  # contract "2" of the example
+        ("computeSubnetId", 7, "must be a non-empty string"),
         ("subscriptionId", "", "must be a non-empty string"),
         ("computeClusterNames", "cpu-cluster", "must be a list of non-empty strings"),
         ("computeClusterNames", [], "must list at least one name"),
@@ -112,6 +114,18 @@ def test_version_1_outputs_have_no_cluster_facts(tmp_path: Path) -> None:
     data["outputsContractVersion"] = "1"
     del data["computeClusterVmSizes"]
     assert read_outputs_file(write(tmp_path, data)).cluster_facts("cpu-cluster") is None
+
+
+def test_contract_3_reads_managed_network_compute_without_subnet(tmp_path: Path) -> None:
+    # Version "3" adds workspaceIsolationMode; managed-network compute has no compute subnet.
+    data = outputs() | {
+        "outputsContractVersion": "3",
+        "workspaceIsolationMode": "AllowOnlyApprovedOutbound",
+        "computeSubnetId": "",
+    }
+    stack = read_outputs_file(write(tmp_path, data))
+    assert stack.compute_subnet_id == ""
+    assert stack.workspace_name == "mlw-amldask-dev"
 
 
 def test_compute_cluster_absent_from_outputs() -> None:

@@ -31,13 +31,15 @@ class StorageAccounts(pulumi.ComponentResource):
     ) -> None:
         # The type token predates this class's name; it is part of every child's URN.
         super().__init__("azureml-dask:storage:Storage", name, None, opts)
-        self.workspace_storage = workspace_storage.workspace_storage(
-            account,
-            private_networking=private_networking,
-            placement=placement,
-            parent=self,
-            workspace_id=workspace_id,
-            tenant_id=tenant_id,
+        self.workspace_storage, self.workspace_storage_blob_service = (
+            workspace_storage.workspace_storage(
+                account,
+                private_networking=private_networking,
+                placement=placement,
+                parent=self,
+                workspace_id=workspace_id,
+                tenant_id=tenant_id,
+            )
         )
         self.data_lake, self.data_lake_blob_service, self.filesystems = data_lake.data_lake(
             lake, private_networking=private_networking, placement=placement, parent=self

@@ -7,6 +7,11 @@ from pulumi_azure_native import storage
 
 from infra.placement import Placement
 
+# Azure sets infrastructure encryption only when an account is created: a change re-creates
+# the account. One list for the resource option and the plan diff (plan/diff.py).
+# https://learn.microsoft.com/azure/storage/common/infrastructure-encryption-enable
+STORAGE_ACCOUNT_REPLACE_ON_CHANGES = ["encryption.requireInfrastructureEncryption"]
+
 
 def hardened_account(
     resource_name: str,
@@ -15,17 +20,23 @@ def hardened_account(
     *,
     hierarchical_namespace: bool,
     allow_shared_key_access: bool,
+    require_infrastructure_encryption: bool,
     private_networking: bool,
     placement: Placement,
     opts: pulumi.ResourceOptions,
+    sas_policy: storage.SasPolicyArgs | None = None,
     resource_access_rules: list[storage.ResourceAccessRuleArgs] | None = None,
 ) -> storage.StorageAccount:
-    """A StorageV2 account with HTTPS only, TLS 1.2, no public blobs, no cross-tenant copies.
+    """A StorageV2 account with HTTPS only, TLS 1.2, no public blobs, no cross-tenant copies,
+    no local users (SFTP), and double encryption at rest when asked.
 
     Private: reachable only through its private endpoints and trusted Azure services; with
     `resource_access_rules`, public access stays Enabled but denies every network except the
-    listed resource instances (the workspace storage pattern).
+    listed resource instances (the workspace storage pattern). An account that keeps shared
+    key on must bring a `sas_policy`: account-key SAS tokens then have an upper lifetime.
     """
+    if allow_shared_key_access and sas_policy is None:
+        raise ValueError(f"{resource_name}: an account with shared key on needs a SAS policy")
     network: dict = {"public_network_access": "Enabled"}
     if private_networking:
         network["network_rule_set"] = storage.NetworkRuleSetArgs(
@@ -35,6 +46,14 @@ def hardened_account(
         )
         if not resource_access_rules:
             network["public_network_access"] = "Disabled"
+    # Off is Azure's default and is left out, so accounts created without it see no change.
+    encryption = (
+        storage.EncryptionArgs(
+            key_source=storage.KeySource.MICROSOFT_STORAGE, require_infrastructure_encryption=True
+        )
+        if require_infrastructure_encryption
+        else None
+    )
     return storage.StorageAccount(
         resource_name,
         account_name=account_name,
@@ -48,8 +67,20 @@ def hardened_account(
         minimum_tls_version="TLS1_2",
         allow_blob_public_access=False,
         allow_shared_key_access=allow_shared_key_access,
+        sas_policy=sas_policy,
         allow_cross_tenant_replication=False,
+        # Local users are the identities of SFTP clients; nothing in this estate uses SFTP.
+        # https://learn.microsoft.com/azure/storage/blobs/secure-file-transfer-protocol-support-authorize-access
+        is_local_user_enabled=False,
+        encryption=encryption,
         **network,
         tags=dict(placement.tags),
-        opts=opts,
+        opts=pulumi.ResourceOptions.merge(
+            opts,
+            pulumi.ResourceOptions(
+                replace_on_changes=STORAGE_ACCOUNT_REPLACE_ON_CHANGES,
+                # The name is fixed, so the old account must go before its replacement exists.
+                delete_before_replace=True,
+            ),
+        ),
     )

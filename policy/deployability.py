@@ -184,6 +184,31 @@ def validate_private_endpoint_dns(args: StackValidationArgs, report: ReportViola
             )
 
 
+def validate_system_datastores_reach_storage(
+    args: StackValidationArgs, report: ReportViolation
+) -> None:
+    """A workspace whose system datastores use the account key has a storage account that
+    still allows shared key."""
+    # https://learn.microsoft.com/azure/machine-learning/how-to-disable-local-auth-storage
+    accounts = {str(prop(a.props, "id") or "").lower(): a for a in _by_type(args, STORAGE_ACCOUNT)}
+    for workspace in _by_type(args, WORKSPACE):
+        # AccessKey is Azure's default when the property is left out.
+        mode = str(prop(workspace.props, "systemDatastoresAuthMode") or "AccessKey")
+        account = accounts.get(str(prop(workspace.props, "storageAccount") or "").lower())
+        if account is None or mode.lower() != "accesskey":
+            continue  # storage outside this stack, or identity-based system datastores
+        if prop(account.props, "allowSharedKeyAccess") is False:
+            report_stack_resource(
+                report,
+                workspace,
+                f"its system datastores use the account key (systemDatastoresAuthMode {mode}) "
+                f"but its storage account {prop(account.props, 'name')} has shared key off, so "
+                "code snapshots, job outputs and studio lose the account.",
+                "keep allow_shared_key_access=True on the workspace storage, or set "
+                "systemDatastoresAuthMode identity first and grant users their data roles.",
+            )
+
+
 CLUSTER_REGISTRY_ACCESS = StackValidationPolicy(
     name="cluster-identity-can-pull-images",
     description="The identity a compute cluster runs as holds AcrPull or AcrPush on the "
@@ -212,11 +237,19 @@ PRIVATE_ENDPOINT_DNS = StackValidationPolicy(
     validate=validate_private_endpoint_dns,
 )
 
+SYSTEM_DATASTORES_REACH_STORAGE = StackValidationPolicy(
+    name="workspace-key-datastores-need-shared-key",
+    description="A workspace whose system datastores use the account key has a storage "
+    "account that allows shared key.",
+    validate=validate_system_datastores_reach_storage,
+)
+
 POLICIES: tuple[StackValidationPolicy, ...] = (
     CLUSTER_REGISTRY_ACCESS,
     NO_RESOURCE_GROUP_LOCK,
     NO_RETIRED_VM_SIZE,
     GROUPS_READ_DATASTORES,
     PRIVATE_ENDPOINT_DNS,
+    SYSTEM_DATASTORES_REACH_STORAGE,
 )
 """The deployability rules, in the order the pack lists them."""

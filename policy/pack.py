@@ -24,6 +24,7 @@ POLICIES: tuple[Policy, ...] = (
     storage.NO_LOCAL_USERS,
     storage.SAS_EXPIRATION_POLICY,
     storage.SOFT_DELETE,
+    storage.EVERY_ACCOUNT_HAS_SOFT_DELETE,
     storage.INFRASTRUCTURE_ENCRYPTION,
     key_vault.KEY_VAULT,
     container_registry.ADMIN_USER_DISABLED,

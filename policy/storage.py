@@ -4,9 +4,15 @@ upper lifetime, soft delete, double encryption in production."""
 
 from __future__ import annotations
 
-from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
+from pulumi_policy import (
+    ReportViolation,
+    ResourceValidationArgs,
+    ResourceValidationPolicy,
+    StackValidationArgs,
+    StackValidationPolicy,
+)
 
-from policy.common import prop, report_resource
+from policy.common import prop, report_resource, report_stack_resource
 from policy.posture import is_production
 
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
@@ -129,6 +135,30 @@ def validate_soft_delete(args: ResourceValidationArgs, report: ReportViolation) 
             )
 
 
+def validate_every_account_has_soft_delete(
+    args: StackValidationArgs, report: ReportViolation
+) -> None:
+    """Every storage account has a blob service resource (whose soft delete the resource
+    policy above checks); without one, the account runs on Azure's defaults: none."""
+    with_service = {
+        str(prop(r.props, "accountName") or "").lower()
+        for r in args.resources
+        if r.resource_type == BLOB_SERVICE
+    }
+    for account in args.resources:
+        if account.resource_type != STORAGE_ACCOUNT:
+            continue
+        if str(prop(account.props, "name") or "").lower() not in with_service:
+            report_stack_resource(
+                report,
+                account,
+                "no BlobServiceProperties is declared for it, so blob and container soft "
+                "delete stay off (CKV2_AZURE_38).",
+                "declare storage.BlobServiceProperties for the account with "
+                "delete_retention_policy and container_delete_retention_policy.",
+            )
+
+
 def validate_infrastructure_encryption(
     args: ResourceValidationArgs, report: ReportViolation
 ) -> None:
@@ -182,4 +212,9 @@ INFRASTRUCTURE_ENCRYPTION = ResourceValidationPolicy(
     name="storage-infrastructure-encryption-in-production",
     description="In production, storage accounts use infrastructure (double) encryption.",
     validate=validate_infrastructure_encryption,
+)
+EVERY_ACCOUNT_HAS_SOFT_DELETE = StackValidationPolicy(
+    name="storage-account-declares-soft-delete",
+    description="Every storage account has a blob service with soft delete declared.",
+    validate=validate_every_account_has_soft_delete,
 )

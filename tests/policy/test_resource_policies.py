@@ -20,7 +20,7 @@ from plan.offline import ResourceRecord, StackRun
 from policy import access, compute, container_registry, key_vault, storage, tags
 from policy.pack import POLICIES
 from policy.posture import is_production
-from tests.policy.captured import changed, resource_args, set_path, violations
+from tests.policy.captured import changed, resource_args, set_path, stack_args, violations
 
 RESOURCE_POLICIES = [p for p in POLICIES if isinstance(p, ResourceValidationPolicy)]
 OWNER = "/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
@@ -394,3 +394,13 @@ def test_policy_fails_on_a_weakened_resource(stack_run: StackRun, variant: BadVa
 
 def test_every_policy_has_a_bad_variant():
     assert {v.policy.name for v in BAD_VARIANTS} == {p.name for p in RESOURCE_POLICIES}
+
+
+def test_every_storage_account_declares_its_soft_delete(stack_run: StackRun) -> None:
+    policy = storage.EVERY_ACCOUNT_HAS_SOFT_DELETE
+    assert violations(policy, stack_args(stack_run.resources)) == []
+    for service in stack_run.by_type(storage.BLOB_SERVICE):
+        rest = [r for r in stack_run.resources if r is not service]
+        (message,) = violations(policy, stack_args(rest))
+        assert "no BlobServiceProperties is declared" in message and "Fix: " in message
+        assert f"'{service.name.removesuffix('-blob-service')}'" in message

@@ -1,4 +1,5 @@
-"""The workspace's container registry: admin user off, private (Premium) when the stack is."""
+"""The workspace's container registry: admin user off, private (Premium) when the stack is;
+zone redundancy and a retention policy for untagged manifests where settings ask."""
 
 from __future__ import annotations
 

@@ -32,14 +32,15 @@ def data_lake(
     customer_managed_key: CustomerManagedKey | None = None,
 ) -> tuple[storage.StorageAccount, storage.BlobServiceProperties, list[storage.BlobContainer]]:
     """The lake account, its blob service (soft delete), and one filesystem per name."""
-    # isHnsEnabled cannot change after creation: changing it replaces the account and
-    # destroys its data, hence `protect` on stacks that ask for it.
+    # isHnsEnabled and infrastructure encryption cannot change after creation: changing them
+    # replaces the account and destroys its data, hence `protect` on stacks that ask for it.
     account = hardened_account(
         TARGET.key,
         settings.name,
         settings.sku_name,
         hierarchical_namespace=True,
         allow_shared_key_access=False,
+        require_infrastructure_encryption=settings.require_infrastructure_encryption,
         private_networking=private_networking,
         placement=placement,
         customer_managed_key=customer_managed_key,

@@ -128,8 +128,11 @@ class CustomerManagedKey(pulumi.ComponentResource):
             ),
         )
 
-    def storage_encryption(self) -> azure_storage.EncryptionArgs:
-        """A storage account's `encryption` with the key, reached as the identity.
+    def storage_encryption(
+        self, require_infrastructure_encryption: bool = False
+    ) -> azure_storage.EncryptionArgs:
+        """A storage account's `encryption` with the key, reached as the identity (and with
+        infrastructure encryption when asked: it is set at creation only).
 
         No key version: Storage then follows the key's newest version by itself.
         https://learn.microsoft.com/azure/storage/common/customer-managed-keys-overview#update-the-key-version
@@ -146,6 +149,7 @@ class CustomerManagedKey(pulumi.ComponentResource):
                 encryption_user_assigned_identity=self.identity.id
             ),
             services=azure_storage.EncryptionServicesArgs(blob=enabled, file=enabled),
+            require_infrastructure_encryption=True if require_infrastructure_encryption else None,
         )
 
     def storage_identity(self) -> azure_storage.IdentityArgs:

@@ -37,13 +37,15 @@ class StorageAccounts(pulumi.ComponentResource):
         super().__init__("azureml-dask:storage:Storage", name, None, opts)
         self._placement = placement
         self._private_networking = private_networking
-        self.workspace_storage = workspace_storage.workspace_storage(
-            account,
-            private_networking=private_networking,
-            placement=placement,
-            parent=self,
-            workspace_id=workspace_id,
-            tenant_id=tenant_id,
+        self.workspace_storage, self.workspace_storage_blob_service = (
+            workspace_storage.workspace_storage(
+                account,
+                private_networking=private_networking,
+                placement=placement,
+                parent=self,
+                workspace_id=workspace_id,
+                tenant_id=tenant_id,
+            )
         )
 
     def add_data_lake(

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pulumi
 from pulumi_azure_native import machinelearningservices
 
-from infra import container_registry, key_vault, managed_network, monitoring
+from infra import container_registry, key_vault, managed_network, monitoring, workspace_storage
 from infra.encryption import CustomerManagedKey
 from infra.naming import ResourceNames
 from infra.placement import Placement
@@ -125,6 +125,8 @@ class WorkspaceResources(pulumi.ComponentResource):
             friendly_name=workspace.friendly_name,
             description=workspace.description,
             storage_account=storage_account_id,
+            # By key, as the workspace storage keeps shared key on (infra/workspace_storage.py).
+            system_datastores_auth_mode=workspace_storage.SYSTEM_DATASTORES_AUTH_MODE,
             key_vault=self.key_vault.id,
             application_insights=self.application_insights.id,
             container_registry=self.container_registry.id,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pulumi
+from pulumi_azure_native import machinelearningservices as ml
 from pulumi_azure_native import storage
 
 from infra.placement import Placement
@@ -17,6 +18,13 @@ TARGET = Target(
     lock=True,
 )
 
+# Azure ML's system datastores reach this account with its key, so shared key stays on. The
+# identity-based alternative (systemDatastoresAuthMode: identity) is a preview Microsoft does
+# not recommend for production; docs/security.md (CKV2_AZURE_40) has the full reasoning.
+# https://learn.microsoft.com/azure/machine-learning/how-to-disable-local-auth-storage
+ALLOW_SHARED_KEY_ACCESS = True
+SYSTEM_DATASTORES_AUTH_MODE = ml.SystemDatastoresAuthMode.ACCESS_KEY
+
 
 def workspace_storage(
     settings: StorageAccountSettings,
@@ -26,8 +34,9 @@ def workspace_storage(
     parent: pulumi.Resource,
     workspace_id: pulumi.Input[str],
     tenant_id: pulumi.Input[str],
-) -> storage.StorageAccount:
-    """The workspace storage account: StorageV2 WITHOUT hierarchical namespace.
+) -> tuple[storage.StorageAccount, storage.BlobServiceProperties]:
+    """The workspace storage account (StorageV2 WITHOUT hierarchical namespace) and its blob
+    service, with blob and container soft delete.
 
     In a private stack it follows Microsoft's secure workspace pattern: public network access
     Enabled, default action Deny, bypass AzureServices, and a resource-access rule for the
@@ -36,15 +45,37 @@ def workspace_storage(
     """
     # https://learn.microsoft.com/azure/machine-learning/how-to-secure-workspace-vnet#secure-azure-storage-accounts
     rules = [storage.ResourceAccessRuleArgs(resource_id=workspace_id, tenant_id=tenant_id)]
-    # Azure ML's default datastores use its account key, so shared-key access stays on here.
-    return hardened_account(
+    account = hardened_account(
         TARGET.key,
         settings.name,
         settings.sku_name,
         hierarchical_namespace=False,
-        allow_shared_key_access=True,
+        allow_shared_key_access=ALLOW_SHARED_KEY_ACCESS,
+        require_infrastructure_encryption=settings.require_infrastructure_encryption,
+        # An upper lifetime for SAS tokens signed with the key; Log or Block when exceeded.
+        # https://learn.microsoft.com/azure/storage/common/sas-expiration-policy
+        sas_policy=storage.SasPolicyArgs(
+            sas_expiration_period=settings.sas_expiration_period,
+            expiration_action=settings.sas_expiration_action,
+        ),
         private_networking=private_networking,
         placement=placement,
         opts=placement.options(parent),
         resource_access_rules=rules,
     )
+    # Deleted snapshots, outputs and containers stay recoverable for the retention period.
+    # https://learn.microsoft.com/azure/storage/blobs/soft-delete-blob-overview
+    blob_service = storage.BlobServiceProperties(
+        "workspace-storage-blob-service",
+        account_name=account.name,
+        resource_group_name=placement.resource_group_name,
+        blob_services_name="default",
+        delete_retention_policy=storage.DeleteRetentionPolicyArgs(
+            enabled=True, days=settings.delete_retention_days
+        ),
+        container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(
+            enabled=True, days=settings.container_delete_retention_days
+        ),
+        opts=placement.options(parent),
+    )
+    return account, blob_service

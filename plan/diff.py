@@ -21,6 +21,8 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from infra.compute import CLUSTER_REPLACE_ON_CHANGES, INSTANCE_REPLACE_ON_CHANGES
+from infra.container_registry import REGISTRY_REPLACE_ON_CHANGES
+from infra.storage_account import STORAGE_ACCOUNT_REPLACE_ON_CHANGES
 from infra.workspace import WORKSPACE_REPLACE_ON_CHANGES
 from plan.exit_codes import ExitCode
 from plan.offline import SECRET_MASK
@@ -65,8 +67,9 @@ class Replacement:
 # Checked against the installed pulumi-azure-native (tests/plan/test_diff.py verifies
 # every top-level name is an input of the SDK class). Names, resource group and parent
 # names are URL path segments: azure-native replaces the resource when they change. Azure
-# cannot move a resource between regions, and documents `isHnsEnabled`, a workspace's
-# `storageAccount`, `keyVault` and customer-managed key `encryption` as fixed at creation.
+# cannot move a resource between regions, and documents `isHnsEnabled`, a storage account's
+# infrastructure encryption, a registry's zone redundancy, a workspace's `storageAccount`,
+# `keyVault` and customer-managed key `encryption` as fixed at creation.
 REPLACEMENTS: tuple[Replacement, ...] = (
     Replacement(
         "azure-native:resources:ResourceGroup",
@@ -75,7 +78,14 @@ REPLACEMENTS: tuple[Replacement, ...] = (
     ),
     Replacement(
         "azure-native:storage:StorageAccount",
-        ("accountName", "resourceGroupName", "location", "isHnsEnabled"),
+        (
+            "accountName",
+            "resourceGroupName",
+            "location",
+            "isHnsEnabled",
+            # What the program itself replaces on change (infra/storage_account.py).
+            *STORAGE_ACCOUNT_REPLACE_ON_CHANGES,
+        ),
         "every container, filesystem and blob in the account",
     ),
     Replacement(
@@ -109,7 +119,13 @@ REPLACEMENTS: tuple[Replacement, ...] = (
     ),
     Replacement(
         "azure-native:containerregistry:Registry",
-        ("registryName", "resourceGroupName", "location"),
+        (
+            "registryName",
+            "resourceGroupName",
+            "location",
+            # What the program itself replaces on change (infra/container_registry.py).
+            *REGISTRY_REPLACE_ON_CHANGES,
+        ),
         "every image in the registry",
     ),
     Replacement(

@@ -208,6 +208,31 @@ def validate_managed_network_compute_without_subnet(
             )
 
 
+def validate_system_datastores_reach_storage(
+    args: StackValidationArgs, report: ReportViolation
+) -> None:
+    """A workspace whose system datastores use the account key has a storage account that
+    still allows shared key."""
+    # https://learn.microsoft.com/azure/machine-learning/how-to-disable-local-auth-storage
+    accounts = {str(prop(a.props, "id") or "").lower(): a for a in _by_type(args, STORAGE_ACCOUNT)}
+    for workspace in _by_type(args, WORKSPACE):
+        # AccessKey is Azure's default when the property is left out.
+        mode = str(prop(workspace.props, "systemDatastoresAuthMode") or "AccessKey")
+        account = accounts.get(str(prop(workspace.props, "storageAccount") or "").lower())
+        if account is None or mode.lower() != "accesskey":
+            continue  # storage outside this stack, or identity-based system datastores
+        if prop(account.props, "allowSharedKeyAccess") is False:
+            report_stack_resource(
+                report,
+                workspace,
+                f"its system datastores use the account key (systemDatastoresAuthMode {mode}) "
+                f"but its storage account {prop(account.props, 'name')} has shared key off, so "
+                "code snapshots, job outputs and studio lose the account.",
+                "keep allow_shared_key_access=True on the workspace storage, or set "
+                "systemDatastoresAuthMode identity first and grant users their data roles.",
+            )
+
+
 CLUSTER_REGISTRY_ACCESS = StackValidationPolicy(
     name="cluster-identity-can-pull-images",
     description="The identity a compute cluster runs as holds AcrPull or AcrPush on the "
@@ -241,6 +266,13 @@ MANAGED_NETWORK_COMPUTE = StackValidationPolicy(
     validate=validate_managed_network_compute_without_subnet,
 )
 
+SYSTEM_DATASTORES_REACH_STORAGE = StackValidationPolicy(
+    name="workspace-key-datastores-need-shared-key",
+    description="A workspace whose system datastores use the account key has a storage "
+    "account that allows shared key.",
+    validate=validate_system_datastores_reach_storage,
+)
+
 POLICIES: tuple[StackValidationPolicy, ...] = (
     CLUSTER_REGISTRY_ACCESS,
     NO_RESOURCE_GROUP_LOCK,
@@ -248,5 +280,6 @@ POLICIES: tuple[StackValidationPolicy, ...] = (
     GROUPS_READ_DATASTORES,
     PRIVATE_ENDPOINT_DNS,
     MANAGED_NETWORK_COMPUTE,
+    SYSTEM_DATASTORES_REACH_STORAGE,
 )
 """The deployability rules, in the order the pack lists them."""

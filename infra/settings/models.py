@@ -39,6 +39,12 @@ STORAGE_SKUS = (
 )
 KEY_VAULT_SKUS = ("standard", "premium")
 CONTAINER_REGISTRY_SKUS = ("Basic", "Standard", "Premium")
+ZONE_REDUNDANCY = ("Enabled", "Disabled")
+# The SAS expiration policy's two actions: record a violation, or refuse the request.
+# https://learn.microsoft.com/azure/storage/common/sas-expiration-policy
+SAS_EXPIRATION_ACTIONS = ("Log", "Block")
+# DD.HH:MM:SS, as Azure spells a SAS expiration period (e.g. 1.00:00:00 for one day).
+SAS_EXPIRATION_PERIOD = r"\d{1,3}\.([01]\d|2[0-3]):[0-5]\d:[0-5]\d"
 PUBLIC_NETWORK_ACCESS = ("Enabled", "Disabled")
 VM_PRIORITIES = ("Dedicated", "LowPriority")
 # Azure's isolation modes for a workspace managed network; Disabled keeps compute in our vnet.
@@ -229,6 +235,10 @@ class VirtualNetworkSettings(SettingsModel):
 
 
 _SKU_DOC = "Storage redundancy."
+_INFRASTRUCTURE_ENCRYPTION_DOC = (
+    "A second layer of encryption at rest (infrastructure encryption); Azure sets it only when "
+    "the account is created, so changing it replaces the account and its data."
+)
 
 
 class StorageAccountSettings(SettingsModel):
@@ -241,6 +251,37 @@ class StorageAccountSettings(SettingsModel):
         doc_default="`st<prefix><env><suffix>`",
     )
     sku_name: Str = setting("Standard_LRS", description=_SKU_DOC, choices=STORAGE_SKUS)
+    require_infrastructure_encryption: Bool = setting(
+        False, description=_INFRASTRUCTURE_ENCRYPTION_DOC, allowed="true or false"
+    )
+    delete_retention_days: Int = setting(
+        7, description="Blob soft delete retention (code snapshots, job outputs).", low=1, high=365
+    )
+    container_delete_retention_days: Int = setting(
+        7, description="Container soft delete retention.", low=1, high=365
+    )
+    sas_expiration_period: Str = setting(
+        "1.00:00:00",
+        description="Upper limit of a SAS signed with the account key (the account keeps "
+        "shared key on for Azure ML); longer ones trigger `sasExpirationAction`.",
+        pattern=SAS_EXPIRATION_PERIOD,
+        allowed="DD.HH:MM:SS, e.g. 1.00:00:00 for one day",
+    )
+    sas_expiration_action: Str = setting(
+        "Log",
+        description="What Azure does with a SAS over the limit: `Log` records it, `Block` "
+        "refuses it.",
+        choices=SAS_EXPIRATION_ACTIONS,
+    )
+
+    @field_validator("sas_expiration_period", mode="after")
+    @classmethod
+    def _a_period(cls, value: str) -> str:
+        if set(value) <= set("0.:"):
+            rules = Rules()
+            rules.fail((), value, "must be longer than zero, e.g. 1.00:00:00 for one day")
+            rules.raise_if_any()
+        return value
 
 
 class DataLakeSettings(SettingsModel):
@@ -256,6 +297,9 @@ class DataLakeSettings(SettingsModel):
         "Standard_LRS",
         description=_SKU_DOC + " Premium is rejected with HNS.",
         choices=STORAGE_SKUS,
+    )
+    require_infrastructure_encryption: Bool = setting(
+        False, description=_INFRASTRUCTURE_ENCRYPTION_DOC, allowed="true or false"
     )
     filesystems: tuple[Str, ...] = setting(
         ("fs1",),
@@ -333,6 +377,43 @@ class ContainerRegistrySettings(SettingsModel):
         description="Registry SKU; private endpoints need Premium.",
         choices=CONTAINER_REGISTRY_SKUS,
     )
+    zone_redundancy: Str = setting(
+        "Disabled",
+        description="Declare the registry zone-redundant (Premium only); Azure sets it only "
+        "when the registry is created, so changing it replaces the registry and its images.",
+        choices=ZONE_REDUNDANCY,
+    )
+    retention_policy_days: Int | None = setting(
+        None,
+        description="Days an untagged manifest is kept before the registry deletes it "
+        "(Azure's retention policy: Premium only, in preview).",
+        allowed="a whole number from 0 to 365 (needs Premium)",
+        low=0,
+        high=365,
+        doc_type="int",
+        doc_default="none (untagged manifests are kept)",
+    )
+
+    @model_validator(mode="after")
+    def _premium_features(self) -> ContainerRegistrySettings:
+        rules = Rules()
+        if self.sku_name != "Premium":
+            if self.zone_redundancy == "Enabled":
+                rules.fail(
+                    ("zoneRedundancy",),
+                    self.zone_redundancy,
+                    f"needs {PROJECT}:containerRegistry.skuName Premium (it is "
+                    f"{self.sku_name}); only Premium registries are declared zone-redundant",
+                )
+            if self.retention_policy_days is not None:
+                rules.fail(
+                    ("retentionPolicyDays",),
+                    self.retention_policy_days,
+                    f"needs {PROJECT}:containerRegistry.skuName Premium (it is "
+                    f"{self.sku_name}); only Premium registries have a retention policy",
+                )
+        rules.raise_if_any()
+        return self
 
 
 class LogAnalyticsSettings(SettingsModel):

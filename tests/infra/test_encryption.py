@@ -62,7 +62,10 @@ def test_committed_stacks_keep_microsoft_managed_keys(
     assert "encryption" not in workspace.inputs
     assert workspace.inputs["identity"] == {"type": "SystemAssigned"}
     for account in stack_run.by_type(STORAGE):
-        assert "encryption" not in account.inputs
+        # Microsoft's keys: no encryption block, or one for infrastructure encryption only.
+        assert account.inputs.get("encryption", {}).get("keySource", "Microsoft.Storage") == (
+            "Microsoft.Storage"
+        )
         assert "identity" not in account.inputs
     assert stack_run.outputs["customerManagedKeyId"] == ""
 
@@ -155,7 +158,13 @@ def test_the_data_lake_is_encrypted_with_the_same_key_and_only_the_lake() -> Non
     }
     assert encryption["encryptionIdentity"] == {"encryptionUserAssignedIdentity": identity.id}
     assert encryption["services"]["blob"] == {"enabled": True, "keyType": "Account"}
-    assert "encryption" not in run.one(STORAGE, "workspace-storage").inputs
+    # prod also asks for infrastructure (double) encryption; the key does not drop it.
+    assert encryption["requireInfrastructureEncryption"] is True
+    workspace_storage = run.one(STORAGE, "workspace-storage").inputs
+    assert workspace_storage["encryption"] == {
+        "keySource": "Microsoft.Storage",
+        "requireInfrastructureEncryption": True,
+    }
 
 
 @pytest.mark.parametrize("name", ["workspace", "data-lake"])

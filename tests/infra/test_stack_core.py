@@ -142,7 +142,9 @@ def test_data_lake_is_adls_gen2_without_shared_keys(
 
 
 def test_data_lake_soft_delete(stack_run: StackRun, stack_settings: Settings) -> None:
-    service = stack_run.one("azure-native:storage:BlobServiceProperties").inputs
+    service = stack_run.one(
+        "azure-native:storage:BlobServiceProperties", "data-lake-blob-service"
+    ).inputs
     lake = stack_settings.data_lake
     assert service["accountName"] == lake.name
     assert service["blobServicesName"] == "default"

@@ -11,6 +11,8 @@ from typing import Any
 import pytest
 
 from infra.compute import CLUSTER_REPLACE_ON_CHANGES, INSTANCE_REPLACE_ON_CHANGES
+from infra.container_registry import REGISTRY_REPLACE_ON_CHANGES
+from infra.storage_account import STORAGE_ACCOUNT_REPLACE_ON_CHANGES
 from infra.workspace import WORKSPACE_REPLACE_ON_CHANGES
 from plan.diff import (
     ABSENT,
@@ -28,6 +30,7 @@ CONTAINER = "azure-native:storage:BlobContainer"
 VAULT = "azure-native:keyvault:Vault"
 WORKSPACE = "azure-native:machinelearningservices:Workspace"
 COMPUTE = "azure-native:machinelearningservices:Compute"
+REGISTRY = "azure-native:containerregistry:Registry"
 ROLE = "azure-native:authorization:RoleAssignment"
 NAT = "azure-native:network:NatGateway"
 SUBNET = "azure-native:network:Subnet"
@@ -419,6 +422,21 @@ def _snake(name: str) -> str:
     return re.sub(r"(?<!^)(?=[A-Z])", "_", name).lower()
 
 
+def _nested_args(sdk: Any, args_class: Any, path: list[str]) -> list[str]:
+    """The names of `path` that are not inputs of the nested `...Args` classes below it."""
+    missing = []
+    for name in path:
+        params = inspect.signature(args_class.__init__).parameters
+        if _snake(name) not in params:
+            missing.append(name)
+            break
+        found = re.search(r"'(\w+Args)'", str(params[_snake(name)].annotation))
+        if found is None:
+            break
+        args_class = getattr(sdk, found.group(1))
+    return missing
+
+
 @pytest.mark.parametrize("rule", REPLACEMENTS, ids=lambda r: r.type)
 def test_every_replacement_path_is_an_input_of_the_sdk_resource(rule: Any) -> None:
     _, module, class_name = rule.type.split(":")
@@ -427,7 +445,7 @@ def test_every_replacement_path_is_an_input_of_the_sdk_resource(rule: Any) -> No
     for path in rule.paths:
         top, *rest = path.split(".")
         assert _snake(top) in args, f"{rule.type}: {top} is not an input"
-        if rest:  # only the compute paths nest: properties.properties.<x>
+        if rest and rule.type == COMPUTE:  # properties.properties.<x>: one of many kinds
             # A cluster's paths must be AmlCompute inputs, an instance's ComputeInstance ones.
             for props, program in (
                 ("AmlComputePropertiesArgs", CLUSTER_REPLACE_ON_CHANGES),
@@ -436,6 +454,9 @@ def test_every_replacement_path_is_an_input_of_the_sdk_resource(rule: Any) -> No
                 if path in program:
                     nested = inspect.signature(getattr(sdk, props).__init__).parameters
                     assert _snake(rest[-1]) in nested, f"{props} has no {rest[-1]}"
+        elif rest:
+            classes = getattr(sdk, f"{class_name}Args")
+            assert _nested_args(sdk, classes, path.split(".")) == [], f"{rule.type}: {path}"
 
 
 def test_the_compute_rule_is_what_the_program_replaces_on() -> None:
@@ -497,6 +518,37 @@ def test_the_workspace_rule_is_what_the_program_replaces_on() -> None:
     (rule,) = [r for r in REPLACEMENTS if r.type == WORKSPACE]
     assert set(WORKSPACE_REPLACE_ON_CHANGES) <= set(rule.paths)
     assert "encryption" in rule.paths
+
+
+def test_the_creation_only_rules_are_what_the_program_replaces_on() -> None:
+    # One source each: the paths infra/storage_account.py and infra/container_registry.py
+    # give `replace_on_changes` are the plan diff's, no second copy.
+    rules = {r.type: set(r.paths) for r in REPLACEMENTS}
+    assert set(STORAGE_ACCOUNT_REPLACE_ON_CHANGES) == {"encryption.requireInfrastructureEncryption"}
+    assert set(STORAGE_ACCOUNT_REPLACE_ON_CHANGES) <= rules[LAKE]
+    assert set(REGISTRY_REPLACE_ON_CHANGES) == {"zoneRedundancy"}
+    assert set(REGISTRY_REPLACE_ON_CHANGES) <= rules[REGISTRY]
+
+
+def test_turning_on_infrastructure_encryption_or_zone_redundancy_is_destructive() -> None:
+    encrypted = {"keySource": "Microsoft.Storage", "requireInfrastructureEncryption": True}
+    diff = diff_plans(plan(lake()), plan(lake(encryption=encrypted)), "main", "branch")
+    (change,) = diff.resources
+    assert change.replaced_by == ["encryption.requireInfrastructureEncryption"]
+    assert change.destructive and "every container, filesystem and blob" in change.destructive
+    # The key source alone (e.g. customer-managed keys) is an ordinary change.
+    keys = {"keySource": "Microsoft.Keyvault"}
+    diff = diff_plans(plan(lake()), plan(lake(encryption=keys)), "main", "branch")
+    assert diff.resources[0].replaced_by == [] and diff.destructive == []
+
+    def registry(zone: str) -> dict[str, Any]:
+        properties = {"registryName": "cr1", "sku": {"name": "Premium"}, "zoneRedundancy": zone}
+        return resource(REGISTRY, "container-registry", properties)
+
+    diff = diff_plans(plan(registry("Disabled")), plan(registry("Enabled")), "main", "branch")
+    (change,) = diff.resources
+    assert change.replaced_by == ["zoneRedundancy"]
+    assert change.destructive and "every image" in change.destructive
 
 
 def test_the_docs_table_lists_every_replacement_rule() -> None:

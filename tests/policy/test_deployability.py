@@ -19,6 +19,8 @@ from policy.deployability import (
     PRIVATE_ENDPOINT_DNS,
     ROLE_ASSIGNMENT,
     STORAGE_ACCOUNT,
+    SYSTEM_DATASTORES_REACH_STORAGE,
+    WORKSPACE,
 )
 from policy.private_networking import PRIVATE_DNS_ZONE_GROUP, PRIVATE_ENDPOINT
 from tests.policy.captured import changed, set_path, stack_args, violations
@@ -118,3 +120,21 @@ def test_private_endpoint_without_dns_is_reported(stack_run: StackRun) -> None:
     messages = violations(PRIVATE_ENDPOINT_DNS, stack_args(rest))
     assert len(messages) == len(endpoints)
     assert all("no private DNS zone group" in m for m in messages)
+
+
+def test_key_based_system_datastores_without_shared_key_are_reported(stack_run: StackRun) -> None:
+    storage = stack_run.one(STORAGE_ACCOUNT, "workspace-storage")
+    keyless = changed(storage, set_path("allowSharedKeyAccess", False))
+    records = [keyless if r is storage else r for r in stack_run.resources]
+    messages = violations(SYSTEM_DATASTORES_REACH_STORAGE, stack_args(records))
+    assert len(messages) == 1, messages
+    assert "systemDatastoresAuthMode AccessKey" in messages[0] and "Fix: " in messages[0]
+    # Azure's default (the property left out) is the account key too.
+    workspace = stack_run.one(WORKSPACE, "workspace")
+    default = changed(workspace, set_path("systemDatastoresAuthMode", None))
+    records = [default if r is workspace else r for r in records]
+    assert len(violations(SYSTEM_DATASTORES_REACH_STORAGE, stack_args(records))) == 1
+    # Identity-based system datastores do not need the key.
+    identity = changed(workspace, set_path("systemDatastoresAuthMode", "Identity"))
+    records = [identity if r is default else r for r in records]
+    assert violations(SYSTEM_DATASTORES_REACH_STORAGE, stack_args(records)) == []

@@ -20,7 +20,7 @@ from plan.offline import ResourceRecord, StackRun
 from policy import access, compute, container_registry, key_vault, storage, tags
 from policy.pack import POLICIES
 from policy.posture import is_production
-from tests.policy.captured import changed, resource_args, set_path, violations
+from tests.policy.captured import changed, resource_args, set_path, stack_args, violations
 
 RESOURCE_POLICIES = [p for p in POLICIES if isinstance(p, ResourceValidationPolicy)]
 OWNER = "/providers/Microsoft.Authorization/roleDefinitions/8e3af657-a8ff-443c-a75c-2fe8c4bcb635"
@@ -144,6 +144,58 @@ BAD_VARIANTS = [
         select=lambda r: r.name == storage.DATA_LAKE_LOGICAL_NAME,
     ),
     BadVariant(
+        "local-users-on",
+        storage.NO_LOCAL_USERS,
+        storage.STORAGE_ACCOUNT,
+        set_path("isLocalUserEnabled", True),
+        "isLocalUserEnabled",
+    ),
+    BadVariant(
+        "local-users-by-default",
+        storage.NO_LOCAL_USERS,
+        storage.STORAGE_ACCOUNT,
+        set_path("isLocalUserEnabled", None),
+        "CKV_AZURE_244",
+    ),
+    BadVariant(
+        "shared-key-without-sas-policy",
+        storage.SAS_EXPIRATION_POLICY,
+        storage.STORAGE_ACCOUNT,
+        set_path("sasPolicy", None),
+        "sasPolicy.sasExpirationPeriod",
+        select=lambda r: r.name == "workspace-storage",
+    ),
+    BadVariant(
+        "shared-key-by-default-without-sas-policy",
+        storage.SAS_EXPIRATION_POLICY,
+        storage.STORAGE_ACCOUNT,
+        set_path("allowSharedKeyAccess", None),
+        "CKV2_AZURE_41",
+        select=lambda r: r.name == storage.DATA_LAKE_LOGICAL_NAME,
+    ),
+    BadVariant(
+        "no-blob-soft-delete",
+        storage.SOFT_DELETE,
+        storage.BLOB_SERVICE,
+        set_path("deleteRetentionPolicy.enabled", False),
+        "deleted blobs",
+    ),
+    BadVariant(
+        "no-container-soft-delete",
+        storage.SOFT_DELETE,
+        storage.BLOB_SERVICE,
+        set_path("containerDeleteRetentionPolicy", None),
+        "deleted containers",
+    ),
+    BadVariant(
+        "production-account-without-double-encryption",
+        storage.INFRASTRUCTURE_ENCRYPTION,
+        storage.STORAGE_ACCOUNT,
+        set_path("encryption", None),
+        "requireInfrastructureEncryption",
+        stack_tags=(("production", "true"),),
+    ),
+    BadVariant(
         "vault-access-policies",
         key_vault.KEY_VAULT,
         key_vault.VAULT,
@@ -171,6 +223,22 @@ BAD_VARIANTS = [
         container_registry.REGISTRY,
         set_path("adminUserEnabled", True),
         "adminUserEnabled",
+    ),
+    BadVariant(
+        "production-registry-not-zone-redundant",
+        container_registry.ZONE_REDUNDANT_IN_PRODUCTION,
+        container_registry.REGISTRY,
+        set_path("zoneRedundancy", "Disabled"),
+        "zoneRedundancy is 'Disabled'",
+        stack_tags=(("production", "true"),),
+    ),
+    BadVariant(
+        "production-registry-keeps-untagged-manifests",
+        container_registry.RETENTION_POLICY_IN_PRODUCTION,
+        container_registry.REGISTRY,
+        set_path("policies", None),
+        "untagged manifests are kept forever",
+        stack_tags=(("production", "true"),),
     ),
     BadVariant(
         "cluster-node-public-ip",
@@ -326,3 +394,13 @@ def test_policy_fails_on_a_weakened_resource(stack_run: StackRun, variant: BadVa
 
 def test_every_policy_has_a_bad_variant():
     assert {v.policy.name for v in BAD_VARIANTS} == {p.name for p in RESOURCE_POLICIES}
+
+
+def test_every_storage_account_declares_its_soft_delete(stack_run: StackRun) -> None:
+    policy = storage.EVERY_ACCOUNT_HAS_SOFT_DELETE
+    assert violations(policy, stack_args(stack_run.resources)) == []
+    for service in stack_run.by_type(storage.BLOB_SERVICE):
+        rest = [r for r in stack_run.resources if r is not service]
+        (message,) = violations(policy, stack_args(rest))
+        assert "no BlobServiceProperties is declared" in message and "Fix: " in message
+        assert f"'{service.name.removesuffix('-blob-service')}'" in message

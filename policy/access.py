@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
-from policy.common import prop, report_resource
+from policy.violations import prop, report_resource
 
 ROLE_ASSIGNMENT = "azure-native:authorization:RoleAssignment"
 OWNER_ROLE_ID = "8e3af657-a8ff-443c-a75c-2fe8c4bcb635"

@@ -7,8 +7,8 @@ from typing import Any
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
-from policy.common import prop, report_resource
 from policy.posture import is_production
+from policy.violations import prop, report_resource
 
 COMPUTE = "azure-native:machinelearningservices:Compute"
 AML_COMPUTE = "AmlCompute"

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
-from policy.common import prop, report_resource
 from policy.posture import is_production
+from policy.violations import prop, report_resource
 
 REGISTRY = "azure-native:containerregistry:Registry"
 

@@ -19,8 +19,8 @@ from pulumi_policy import (
 
 from infra.access import role_name_for_definition_id
 from infra.catalog.vm_sizes import vm_size
-from policy.common import prop, report_stack_resource
 from policy.private_networking import PRIVATE_DNS_ZONE_GROUP, PRIVATE_ENDPOINT, has_zone_group
+from policy.violations import prop, report_stack_resource
 
 COMPUTE = "azure-native:machinelearningservices:Compute"
 WORKSPACE = "azure-native:machinelearningservices:Workspace"

@@ -18,7 +18,7 @@ from pulumi_policy import (
 )
 
 from infra.access import role_name_for_definition_id
-from policy.common import prop, report_stack_resource
+from policy.violations import prop, report_stack_resource
 
 WORKSPACE = "azure-native:machinelearningservices:Workspace"
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"

@@ -20,8 +20,8 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UnknownValueError
 
-from policy.common import prop, report_stack_resource
 from policy.posture import requires_private_networking
+from policy.violations import prop, report_stack_resource
 
 PRIVATE_ENDPOINT = "azure-native:network:PrivateEndpoint"
 PRIVATE_DNS_ZONE_GROUP = "azure-native:network:PrivateDnsZoneGroup"

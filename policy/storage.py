@@ -12,8 +12,8 @@ from pulumi_policy import (
     StackValidationPolicy,
 )
 
-from policy.common import prop, report_resource, report_stack_resource
 from policy.posture import is_production
+from policy.violations import prop, report_resource, report_stack_resource
 
 STORAGE_ACCOUNT = "azure-native:storage:StorageAccount"
 BLOB_CONTAINER = "azure-native:storage:BlobContainer"

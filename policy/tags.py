@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pulumi_policy import ReportViolation, ResourceValidationArgs, ResourceValidationPolicy
 
-from policy.common import prop, report_resource
+from policy.violations import prop, report_resource
 
 REQUIRED_TAGS = ("owner", "costCenter", "environment")
 """Tags every taggable resource must carry with a non-empty value."""

@@ -1,4 +1,4 @@
-"""Helpers every policy shares: reading camelCase properties and wording violations."""
+"""Reading a resource's camelCase properties and wording its violations, for every policy."""
 
 from __future__ import annotations
 

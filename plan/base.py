@@ -5,7 +5,10 @@ directory (the repository's work trees and its list of worktrees stay untouched)
 revision's own plan tool (`python -m plan --json`, or `python -m infra.plan --json` at
 revisions from before the tool moved out of `infra/`) runs there in a subprocess with this
 repository's interpreter: Python caches imported modules, so two versions of the program
-cannot share one process. The directory is removed afterwards, whatever happens.
+cannot share one process. When the revision's program is the working tree's (a change of
+stack files only, the common pull request), its stack file is planned in this process
+instead: same code, same plan, without a second interpreter. The directory is removed
+afterwards, whatever happens.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ from plan.diff import PlanFormatError
 PLAN_TOOLS = (("plan/__main__.py", "plan"), ("infra/plan.py", "infra.plan"))
 """Where a revision keeps its plan tool, newest layout first: (file, module to run). Both
 take `--stack S --json FILE` and exit 0 once the file is written."""
+
+PROGRAM = ("__main__.py", "Pulumi.yaml", "infra", "plan")
+"""What decides a stack's plan besides its stack file: the program and the plan tool."""
 
 PLAN_TIMEOUT_SECONDS = 900
 """Upper bound for planning one stack at a base revision (normally a few seconds)."""
@@ -85,6 +91,26 @@ def _inside_tree(member: tarfile.TarInfo, path: str) -> tarfile.TarInfo | None:
         return None
 
 
+def program_unchanged(root: Path, commit: str) -> bool:
+    """Whether the working tree's program (`PROGRAM`, edits and new files included) is the
+    one at `commit`."""
+    changed = _git(root, "diff", "--quiet", commit, "--", *PROGRAM)
+    untracked = _git(root, "ls-files", "--others", "--exclude-standard", "--", *PROGRAM)
+    return changed.returncode == 0 and untracked.returncode == 0 and not untracked.stdout.strip()
+
+
+def _plan_here(root: Path, tree: Path, stack: str) -> dict[str, Any]:
+    """The plan of `tree`'s stack file by this process's (identical) program, as the
+    revision's own tool would have written it to JSON."""
+    from plan.offline import load_stack_config, run_config
+    from plan.stack_plan import build_plan
+
+    config, secret_keys = load_stack_config(stack, tree)
+    plan = build_plan(run_config(stack, config, secret_keys, root=root))
+    loaded: dict[str, Any] = json.loads(json.dumps(plan, sort_keys=True))
+    return loaded
+
+
 def plan_at_revision(root: Path, revision: str, commit: str, stack: str) -> dict[str, Any]:
     """The plan of `stack` as the program at `commit` declares it.
 
@@ -104,6 +130,11 @@ def plan_at_revision(root: Path, revision: str, commit: str, stack: str) -> dict
                 "its plan cannot be computed offline; compare with a plan file instead "
                 "(--diff FILE)"
             )
+        if program_unchanged(root, commit):
+            try:
+                return _plan_here(root, tree, stack)
+            except (ValueError, OSError) as exc:  # bad settings or stack file at the base
+                raise BaseError(f"the plan of {stack} at {revision} failed:\n{exc}") from exc
         out = Path(tmp) / "plan.json"
         env = {**os.environ, "PYTHONDONTWRITEBYTECODE": "1", "PYTHONPATH": str(tree)}
         try:

@@ -524,3 +524,36 @@ def test_plan_diff_help_exits_0_with_the_usage(script_repo: Path, flag: str) -> 
     assert (done.returncode, done.stderr) == (0, "")
     assert done.stdout.startswith("usage: scripts/plan-diff <git revision>")
     assert "exit status" in done.stdout
+
+
+def test_a_stack_file_change_plans_the_base_in_this_process_with_the_same_result(
+    repo: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Only stack files changed: the base is planned here, and equals the subprocess plan."""
+    from plan import base
+
+    commit = base.resolve_revision(repo, "HEAD")
+    assert commit is not None
+    (repo / "Pulumi.dev.yaml").write_text((repo / "Pulumi.dev.yaml").read_text() + "\n")
+    assert base.program_unchanged(repo, commit)
+    here = base.plan_at_revision(repo, "HEAD", commit, "prod")
+    monkeypatch.setattr(base, "program_unchanged", lambda root, commit: False)
+    there = base.plan_at_revision(repo, "HEAD", commit, "prod")
+    assert here == there
+    assert here["resources"] and here["outputs"]
+
+
+def test_an_edited_or_new_program_file_is_planned_by_the_revision_s_own_program(
+    repo: Path,
+) -> None:
+    from plan import base
+
+    commit = base.resolve_revision(repo, "HEAD")
+    assert commit is not None
+    (repo / "infra" / "new_module.py").write_text('"""Not committed yet."""\n')
+    assert not base.program_unchanged(repo, commit)
+    (repo / "infra" / "new_module.py").unlink()
+    assert base.program_unchanged(repo, commit)
+    naming = repo / "infra" / "naming.py"
+    naming.write_text(naming.read_text() + "\n# an edit\n")
+    assert not base.program_unchanged(repo, commit)

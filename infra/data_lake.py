@@ -9,7 +9,7 @@ from infra.diagnostics import STORAGE_TRANSACTION_METRICS
 from infra.encryption import CustomerManagedKey
 from infra.placement import Placement
 from infra.settings import DataLakeSettings
-from infra.storage_account import hardened_account
+from infra.storage_account import hardened_account, soft_delete_blob_service
 from infra.targets import DiagnosticCategories, Target
 
 TARGET = Target(
@@ -51,17 +51,12 @@ def data_lake(
             depends_on=customer_managed_key.ready if customer_managed_key else [],
         ),
     )
-    blob_service = storage.BlobServiceProperties(
+    blob_service = soft_delete_blob_service(
         "data-lake-blob-service",
-        account_name=account.name,
-        resource_group_name=placement.resource_group_name,
-        blob_services_name="default",
-        delete_retention_policy=storage.DeleteRetentionPolicyArgs(
-            enabled=True, days=settings.delete_retention_days
-        ),
-        container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(
-            enabled=True, days=settings.container_delete_retention_days
-        ),
+        account,
+        blob_days=settings.delete_retention_days,
+        container_days=settings.container_delete_retention_days,
+        placement=placement,
         opts=placement.options(parent),
     )
     filesystems = [

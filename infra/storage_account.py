@@ -92,3 +92,28 @@ def hardened_account(
             ),
         ),
     )
+
+
+def soft_delete_blob_service(
+    resource_name: str,
+    account: storage.StorageAccount,
+    *,
+    blob_days: int,
+    container_days: int,
+    placement: Placement,
+    opts: pulumi.ResourceOptions,
+) -> storage.BlobServiceProperties:
+    """The account's blob service with blob and container soft delete: deleted blobs and
+    containers stay recoverable for the given days."""
+    # https://learn.microsoft.com/azure/storage/blobs/soft-delete-blob-overview
+    return storage.BlobServiceProperties(
+        resource_name,
+        account_name=account.name,
+        resource_group_name=placement.resource_group_name,
+        blob_services_name="default",
+        delete_retention_policy=storage.DeleteRetentionPolicyArgs(enabled=True, days=blob_days),
+        container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(
+            enabled=True, days=container_days
+        ),
+        opts=opts,
+    )

@@ -8,7 +8,7 @@ from pulumi_azure_native import storage
 
 from infra.placement import Placement
 from infra.settings import StorageAccountSettings
-from infra.storage_account import hardened_account
+from infra.storage_account import hardened_account, soft_delete_blob_service
 from infra.targets import Target
 
 TARGET = Target(
@@ -64,18 +64,12 @@ def workspace_storage(
         resource_access_rules=rules,
     )
     # Deleted snapshots, outputs and containers stay recoverable for the retention period.
-    # https://learn.microsoft.com/azure/storage/blobs/soft-delete-blob-overview
-    blob_service = storage.BlobServiceProperties(
+    blob_service = soft_delete_blob_service(
         "workspace-storage-blob-service",
-        account_name=account.name,
-        resource_group_name=placement.resource_group_name,
-        blob_services_name="default",
-        delete_retention_policy=storage.DeleteRetentionPolicyArgs(
-            enabled=True, days=settings.delete_retention_days
-        ),
-        container_delete_retention_policy=storage.DeleteRetentionPolicyArgs(
-            enabled=True, days=settings.container_delete_retention_days
-        ),
+        account,
+        blob_days=settings.delete_retention_days,
+        container_days=settings.container_delete_retention_days,
+        placement=placement,
         opts=placement.options(parent),
     )
     return account, blob_service

@@ -128,15 +128,19 @@ def _analysis_flags() -> argparse.ArgumentParser:
     return flags
 
 
-def _cluster_flags() -> argparse.ArgumentParser:
-    flags = argparse.ArgumentParser(add_help=False)
-    group = flags.add_argument_group("Dask workers")
+def _add_threads_per_worker(group: argparse._ArgumentGroup) -> None:
     group.add_argument(
         "--threads-per-worker",
         type=_positive,
         default=cluster.DEFAULT_THREADS_PER_WORKER,
         help="threads in each worker process (default: %(default)s)",
     )
+
+
+def _cluster_flags() -> argparse.ArgumentParser:
+    flags = argparse.ArgumentParser(add_help=False)
+    group = flags.add_argument_group("Dask workers")
+    _add_threads_per_worker(group)
     group.add_argument(
         "--memory-limit",
         type=_memory_limit,
@@ -184,12 +188,7 @@ def _job_flags() -> argparse.ArgumentParser:
         type=_positive,
         help="MPI processes per node (default: one per vCPU of the cluster's VM size)",
     )
-    compute.add_argument(
-        "--threads-per-worker",
-        type=_positive,
-        default=cluster.DEFAULT_THREADS_PER_WORKER,
-        help="threads in each worker process (default: %(default)s)",
-    )
+    _add_threads_per_worker(compute)
     compute.add_argument(
         "--memory-limit",
         type=_memory_limit,

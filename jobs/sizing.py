@@ -83,12 +83,7 @@ def size_job(
             source,
         )  # fmt: skip
 
-    if instance_count is not None and instance_count > cluster.max_nodes:
-        raise InvalidInputError(
-            f"--instance-count {instance_count} exceeds maxNodes "
-            f"{cluster.max_nodes} of compute cluster {cluster.name!r} ({source}); ask for at "
-            f"most {cluster.max_nodes} nodes, or raise the cluster's maxNodes in the stack"
-        )
+    _check_nodes(instance_count, cluster, source)
     nodes = instance_count if instance_count is not None else min(DEFAULT_NODES, cluster.max_nodes)
     if threads_per_worker > cluster.vcpus:
         raise InvalidInputError(
@@ -153,11 +148,7 @@ def _size_unknown(
             f"cannot size the job: {why}; pass {', '.join(missing)} (or update the stack)"
         )
     assert instance_count is not None and processes_per_instance is not None
-    if cluster is not None and instance_count > cluster.max_nodes:
-        raise InvalidInputError(
-            f"--instance-count {instance_count} exceeds maxNodes "
-            f"{cluster.max_nodes} of compute cluster {cluster.name!r} ({source})"
-        )
+    _check_nodes(instance_count, cluster, source)
     _check_world(instance_count, processes_per_instance)
     return JobSizing(
         instance_count,
@@ -167,6 +158,15 @@ def _size_unknown(
         f"{instance_count} nodes x {processes_per_instance} processes, memory limit "
         f"{memory_limit} per worker, as given ({why})",
     )
+
+
+def _check_nodes(instance_count: int | None, cluster: ClusterFacts | None, source: str) -> None:
+    if cluster is not None and instance_count is not None and instance_count > cluster.max_nodes:
+        raise InvalidInputError(
+            f"--instance-count {instance_count} exceeds maxNodes "
+            f"{cluster.max_nodes} of compute cluster {cluster.name!r} ({source}); ask for at "
+            f"most {cluster.max_nodes} nodes, or raise the cluster's maxNodes in the stack"
+        )
 
 
 def _check_world(nodes: int, processes_per_instance: int) -> None:

@@ -20,7 +20,6 @@ from typing import Any
 from jobs.errors import InvalidInputError
 from jobs.sizing import ClusterFacts
 
-CONTRACT_VERSION = "1"
 # Versions this package reads: "2" only adds outputs (the clusters' VM facts); "3" adds the
 # workspace isolation mode, the customer-managed key and the secret's expiry (which jobs do
 # not use), and leaves computeSubnetId empty for managed-network compute.

@@ -52,30 +52,46 @@ def summary_bytes(summary: dict[str, Any]) -> bytes:
 
 
 def plot_daily_means(daily: pd.DataFrame, title: str) -> bytes:
-    """A PNG with one small panel per column: the daily averages over time."""
-    import matplotlib
+    """A PNG with one small panel per column: the daily averages over time.
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    Drawn on a bare `Figure` with fixed margins and concise date labels: no pyplot state, and
+    no `tight_layout`/`autofmt_xdate`, which each draw the whole figure once more to measure
+    it (together two thirds of the plot's time in a one-second job).
+    """
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+    from matplotlib.figure import Figure
 
     columns = list(daily.columns)
     ncols = min(3, max(1, len(columns)))
     nrows = math.ceil(len(columns) / ncols) if columns else 1
-    figure, axes = plt.subplots(
-        nrows, ncols, figsize=(5 * ncols, 2.6 * nrows), squeeze=False, sharex=True
+    width, height = 5.0 * ncols, 2.6 * nrows + 0.6
+    figure = Figure(figsize=(width, height), dpi=100)
+    FigureCanvasAgg(figure)
+    # Margins in inches, as fractions of this figure: room for the title, panel titles and
+    # the bottom row's date labels, whatever the grid.
+    figure.subplots_adjust(
+        left=0.6 / width,
+        right=1 - 0.2 / width,
+        top=1 - 0.7 / height,
+        bottom=0.5 / height,
+        hspace=0.45,
+        wspace=0.25,
     )
+    axes = figure.subplots(nrows, ncols, squeeze=False, sharex=True)
+    locator = AutoDateLocator(maxticks=6)
     for axis, column in zip(axes.flat, columns, strict=False):
         axis.plot(daily.index, daily[column], linewidth=1)
         axis.set_title(column, fontsize=10)
+        axis.tick_params(labelsize=8)
         axis.grid(alpha=0.3)
+    axes[0, 0].xaxis.set_major_locator(locator)
+    axes[0, 0].xaxis.set_major_formatter(ConciseDateFormatter(locator))
     for axis in list(axes.flat)[len(columns) :]:
         axis.set_visible(False)
     figure.suptitle(title)
-    figure.autofmt_xdate()
-    figure.tight_layout()
     buffer = io.BytesIO()
-    figure.savefig(buffer, format="png", dpi=100)
-    plt.close(figure)
+    figure.savefig(buffer, format="png")
     return buffer.getvalue()
 
 

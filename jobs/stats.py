@@ -21,11 +21,14 @@ several times faster than sorting the column, since measured data repeats values
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
+
+if TYPE_CHECKING:  # pandas only builds the merged table on the client: workers never import it
+    import pandas as pd
 
 QUANTILES = (0.25, 0.5, 0.75)
 DEFAULT_SKETCH_SIZE = 1000
@@ -114,18 +117,6 @@ class ColumnSummary:
         return figures
 
 
-def summarise_partition(
-    frame: pd.DataFrame, columns: list[str], sketch_size: int
-) -> dict[str, ColumnSummary]:
-    """Summaries of `columns` for one partition."""
-    return {
-        column: ColumnSummary.of(
-            frame[column].to_numpy(dtype=np.float64, na_value=np.nan), sketch_size
-        )
-        for column in columns
-    }
-
-
 def merge_summaries(parts: list[dict[str, ColumnSummary]]) -> dict[str, ColumnSummary]:
     """Merge per-partition summaries column by column."""
     merged: dict[str, ColumnSummary] = {}
@@ -204,6 +195,8 @@ def daily_means(
     total = merge_daily(parts, len(columns))
     with np.errstate(invalid="ignore", divide="ignore"):
         means = np.where(total.counts > 0, total.sums / np.maximum(total.counts, 1), np.nan)
+    import pandas as pd
+
     stamps = total.days.astype("datetime64[D]").astype("datetime64[us]")
     index = pd.DatetimeIndex(stamps, name=index_name)
     return pd.DataFrame({c: means[i] for i, c in enumerate(columns)}, index=index)

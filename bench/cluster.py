@@ -10,7 +10,7 @@ from typing import Any
 from distributed import Client
 
 from jobs.cluster import ClusterSpec, dask_client
-from jobs.frames import worker_peak_memory
+from jobs.frames import worker_peak_memory, worker_spilled_bytes
 
 
 def _warm_up() -> None:
@@ -29,11 +29,6 @@ def _reset_peak() -> bool:
         return True
     except OSError:
         return False
-
-
-def _spilled(dask_worker: Any) -> int:
-    total = getattr(dask_worker.data, "spilled_total", None)
-    return int(getattr(total, "disk", 0) or 0) if total is not None else 0
 
 
 @contextmanager
@@ -60,7 +55,7 @@ def reset_peak_memory(client: Client) -> bool:
 def worker_memory(client: Client) -> dict[str, dict[str, int]]:
     """Per worker: peak resident bytes since the last reset, and bytes spilled to disk."""
     peaks = worker_peak_memory(client)
-    spilled = client.run(_spilled)
+    spilled = worker_spilled_bytes(client)
     return {
         address: {"peakBytes": int(peaks[address]), "spilledBytes": int(spilled.get(address, 0))}
         for address in peaks

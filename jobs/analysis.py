@@ -44,7 +44,7 @@ from jobs.data import (
     resolve,
 )
 from jobs.errors import InvalidInputError
-from jobs.frames import worker_peak_memory
+from jobs.frames import worker_peak_memory, worker_spilled_bytes
 
 log = logging.getLogger(__name__)
 
@@ -259,7 +259,19 @@ class Timings:
         log.info("stage %s took %.2f s", name, self.seconds[name])
 
 
-def _cluster_info() -> dict[str, Any]:
+def _worker_addresses() -> set[str]:
+    """The addresses of the current distributed client's workers; none without a client."""
+    try:
+        from distributed import get_client
+
+        client = get_client()
+    except ValueError:
+        return set()
+    return set(client.scheduler_info(n_workers=-1).get("workers", {}))
+
+
+def _cluster_info(started_with: set[str]) -> dict[str, Any]:
+    """The cluster a run used, and how its workers fared since `started_with` were there."""
     try:
         from distributed import get_client
 
@@ -275,6 +287,9 @@ def _cluster_info() -> dict[str, Any]:
         "threads": sum(w.get("nthreads", 0) for w in workers.values()),
         # Each worker's high-water mark since it started (this run's, for a fresh cluster).
         "peakMemoryBytes": worker_peak_memory(client),
+        "spilledBytes": worker_spilled_bytes(client),
+        # A worker that died mid-run (out of memory, killed) is replaced under a new address.
+        "workersLost": len(started_with - set(workers)),
     }
 
 
@@ -324,9 +339,7 @@ def execute(run: CheckedRun) -> dict[str, Any]:
     its report; any failure removes what this run staged."""
     try:
         staging = run.staged.open_staging()
-        with report.dask_performance_report(staging) as performance:
-            summary = _run(run.source, run.dataset, run.columns, run.options, staging, run.timings)
-        summary["performanceReport"] = performance[0] if performance else None
+        summary = _run(run.source, run.dataset, run.columns, run.options, staging, run.timings)
         summary["output"] = str(run.target)
         summary["timings"] = dict(run.timings.seconds)
         summary["totalSeconds"] = round(time.perf_counter() - run.started, 4)
@@ -476,6 +489,8 @@ def _run(
     numeric, time_column = plan.numeric_columns, plan.time_column
     target = staging.child(PREPARED_FOLDER) if options.write_prepared else None
 
+    workers = _worker_addresses()
+    performance = report.PerformanceReport.start(staging)
     with timings.stage("pass"):
         parts = one_pass(source, info, plan, options, target)
 
@@ -493,11 +508,13 @@ def _run(
         prepared = _prepared_summary(parts, plan, options)
 
     with timings.stage("report"):
+        title = f"Daily averages by {time_column}, {rows:,} rows"
+        plot = report.start_plot(daily, title)  # drawn while the rest is written
+        performance_file = performance.finish()
         describe_table = pd.DataFrame(describe)
         report.write_bytes(staging, report.DESCRIBE_FILE, describe_table.to_csv().encode())
         report.write_bytes(staging, report.DAILY_MEANS_FILE, daily.to_csv().encode())
-        title = f"Daily averages by {time_column}, {rows:,} rows"
-        report.write_bytes(staging, report.PLOT_FILE, report.plot_daily_means(daily, title))
+        report.write_bytes(staging, report.PLOT_FILE, plot())
 
     return {
         "dataset": str(source),
@@ -530,7 +547,8 @@ def _run(
             "plot": report.PLOT_FILE,
         },
         "prepared": prepared,
-        "cluster": _cluster_info(),
+        "performanceReport": performance_file,
+        "cluster": _cluster_info(workers),
         "versions": {
             "python": platform.python_version(),
             "dask": dask.__version__,

@@ -88,6 +88,16 @@ def worker_peak_memory(client: Client) -> dict[str, int]:
     return {address: int(peak) for address, peak in client.run(peak_rss).items()}
 
 
+def _spilled_bytes(dask_worker: Any) -> int:
+    total = getattr(dask_worker.data, "spilled_total", None)  # distributed's SpillBuffer
+    return int(getattr(total, "disk", 0) or 0) if total is not None else 0
+
+
+def worker_spilled_bytes(client: Client) -> dict[str, int]:
+    """Bytes each worker has written to its spill directory so far, by worker address."""
+    return {address: int(spilled) for address, spilled in client.run(_spilled_bytes).items()}
+
+
 class QuietInputErrors(logging.Filter):
     """Drops a worker's "Compute Failed" record (a traceback) for an `InvalidInputError`.
 
@@ -105,6 +115,9 @@ class QuietInputErrors(logging.Filter):
 
 
 def _prepare_worker() -> None:
+    # pyarrow converts numpy arrays through its pandas shim, so the pass imports pandas
+    # anyway: import it here, before a run is timed and profiled, not inside the first task.
+    import pandas  # noqa: F401
     import pyarrow.parquet  # noqa: F401
 
     import jobs.scan  # noqa: F401

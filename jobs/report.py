@@ -9,9 +9,9 @@ import json
 import logging
 import math
 import os
+import shutil
 import tempfile
-from collections.abc import Iterator
-from contextlib import contextmanager
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -95,34 +95,76 @@ def plot_daily_means(daily: pd.DataFrame, title: str) -> bytes:
     return buffer.getvalue()
 
 
-@contextmanager
-def dask_performance_report(staging: Location) -> Iterator[list[str]]:
-    """Record the Dask dashboard's plots (task stream, worker profile, bandwidth, ...) over
-    the block and write them as one HTML file to `staging`, so they are committed with the
-    report; the yielded list names the file once written. Without a distributed client
-    (Dask's local scheduler) there is no dashboard, and nothing is written.
+class PerformanceReport:
+    """The Dask dashboard's plots (task stream, worker profile, bandwidth, ...) recorded from
+    `start` to `finish` and written as one HTML file to the run's staging, so that they are
+    committed with the report. Without a distributed client (Dask's local scheduler) there is
+    no dashboard, and nothing is recorded.
 
-    A block that raises writes nothing: the run's staging is removed anyway, and asking a
+    A run that fails never calls `finish`: its staging is removed anyway, and asking a
     scheduler that may be going away for its report would only mask the error.
     https://distributed.dask.org/en/stable/diagnosing-performance.html#performance-reports
     """
-    from distributed import get_client, performance_report
 
-    written: list[str] = []
-    try:
-        get_client()
-    except ValueError:
-        yield written
-        return
-    with tempfile.TemporaryDirectory() as folder:
-        path = Path(folder, PERFORMANCE_REPORT_FILE)
-        # inline: the file carries its own scripts, so it opens without internet access.
-        recording = performance_report(filename=str(path), stacklevel=3, mode="inline")
+    def __init__(self, staging: Location, recording: Any) -> None:
+        self._staging = staging
+        self._recording = recording
+
+    @classmethod
+    def start(cls, staging: Location) -> PerformanceReport:
+        """Start recording on the current distributed client, if there is one."""
+        from distributed import get_client, performance_report
+
+        try:
+            get_client()
+        except ValueError:
+            return cls(staging, None)
+        # inline: the file carries its own scripts, so it opens without internet access. The
+        # scheduler writes it; `finish` moves it into the staging (local or abfs).
+        scratch = tempfile.mkdtemp(prefix="dask-performance-report-")
+        recording = performance_report(
+            filename=str(Path(scratch, PERFORMANCE_REPORT_FILE)), stacklevel=2, mode="inline"
+        )
         recording.__enter__()
-        yield written
-        recording.__exit__(None, None, None)
-        write_bytes(staging, PERFORMANCE_REPORT_FILE, path.read_bytes())
-        written.append(PERFORMANCE_REPORT_FILE)
+        return cls(staging, recording)
+
+    def finish(self) -> str | None:
+        """Render the report and stage it; its file name, or None when nothing was recorded."""
+        if self._recording is None:
+            return None
+        recording, self._recording = self._recording, None
+        path = Path(recording.filename)
+        try:
+            recording.__exit__(None, None, None)
+            write_bytes(self._staging, PERFORMANCE_REPORT_FILE, path.read_bytes())
+        finally:
+            shutil.rmtree(path.parent, ignore_errors=True)
+        return PERFORMANCE_REPORT_FILE
+
+
+def start_plot(daily: pd.DataFrame, title: str) -> Callable[[], bytes]:
+    """Start drawing the daily-means plot; the returned function waits for the PNG.
+
+    With a distributed client, a worker draws it (the workers are idle once the pass is done)
+    while this process renders the performance report and writes the other files; a cluster
+    whose workers lack matplotlib gets it drawn here instead.
+    """
+    try:
+        from distributed import get_client
+
+        client = get_client()
+    except ValueError:
+        png = plot_daily_means(daily, title)
+        return lambda: png
+    drawing = client.submit(plot_daily_means, daily, title, pure=False)
+
+    def result() -> bytes:
+        try:
+            return bytes(drawing.result())
+        except ImportError:
+            return plot_daily_means(daily, title)
+
+    return result
 
 
 def tracking_uri() -> str | None:

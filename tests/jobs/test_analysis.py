@@ -101,6 +101,10 @@ def test_taxi_sample_matches_pandas(
 
     on_disk = json.loads((output / "summary.json").read_text())
     assert on_disk["rows"] == summary["rows"]
+    cluster = on_disk["cluster"]
+    assert cluster["workers"] == 2 and cluster["workersLost"] == 0
+    assert set(cluster["peakMemoryBytes"]) == set(cluster["spilledBytes"])
+    assert all(peak > 0 for peak in cluster["peakMemoryBytes"].values())
     assert set(on_disk["timings"]) == {
         "inspect",
         "pass",
@@ -196,6 +200,7 @@ def test_a_worker_killed_mid_run_still_gives_correct_results(
 
         summary = analyze(str(taxi_dataset), str(tmp_path / "report"), on_stage=kill_a_worker)
     assert killed
+    assert summary["cluster"]["workersLost"] == 1  # the nanny restarts it under a new address
     reference = pd.read_parquet(taxi_dataset)
     assert summary["rows"] == len(reference)
     check_describe(summary, reference, TAXI_NUMERIC)

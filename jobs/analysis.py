@@ -30,7 +30,6 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import dask
-import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
@@ -486,6 +485,8 @@ def _run(
     staging: Location,
     timings: Timings,
 ) -> dict[str, Any]:
+    import pandas as pd  # here, not at the top: checking the input does not need it
+
     numeric, time_column = plan.numeric_columns, plan.time_column
     target = staging.child(PREPARED_FOLDER) if options.write_prepared else None
 

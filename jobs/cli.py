@@ -10,9 +10,11 @@ staged is removed). See docs/exit-codes.md.
 from __future__ import annotations
 
 import argparse
+import importlib
 import logging
 import signal
 import sys
+import threading
 from collections.abc import Sequence
 from typing import Any
 
@@ -419,6 +421,9 @@ def _run(args: argparse.Namespace) -> int:
             summary = execute(check(args.input, args.output, options))
     else:
         run = check(args.input, args.output, options)  # before starting any cluster
+        # The report needs pandas only after the pass: import it while the workers start,
+        # a wait in which this process is otherwise idle.
+        threading.Thread(target=importlib.import_module, args=("pandas",), daemon=True).start()
         try:
             with dask_client(spec):
                 summary = execute(run)

@@ -44,13 +44,13 @@ def summed(per_worker: dict[str, int] | None) -> int | None:
 
 
 def memory_checks(
-    dataset: whole.Dataset, run: whole.ProcessRun | None, reference: tuple[int, int]
+    dataset: whole.Dataset, run: whole.ProcessRun | None, spec: dict[str, Any]
 ) -> list[agree.Check]:
     """Rows, drops and rows written against DuckDB's count; none when the job failed (a
     failed run is a target not met, not a disagreement)."""
-    rows, dropped = reference
     if run is None:
         return []
+    rows, dropped = duckdb_counts(spec)
     return [
         agree.Check("rows", run.rows == rows == dataset.rows, f"job {run.rows}, duckdb {rows}"),
         agree.Check("rowsDropped", run.dropped == dropped, f"job {run.dropped}, duckdb {dropped}"),
@@ -101,5 +101,5 @@ def measure(
         "spilledBytes": spilled,
         "spilledBytesTotal": summed(spilled),
         "workersLost": cluster.get("workersLost"),
-        "checks": memory_checks(dataset, run, duckdb_counts(spec) if run else (0, 0)),
+        "checks": memory_checks(dataset, run, spec),
     }

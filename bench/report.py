@@ -215,9 +215,13 @@ def render(out: dict[str, Any]) -> str:
     lines = [
         f"machine: {m['cpuModel']}, {m['cpus']} CPUs, {_gib(m['memoryBytes'] or 0)} GiB; "
         f"load average {', '.join(f'{x:.1f}' for x in m['loadAverage'])}",
-        f"method: each contender a fresh process, alternated, median of {method['repeat']}; "
-        f"job {method['workers']} workers x 1 thread; DuckDB {method['duckdbThreads']} threads",
     ]
+    if any(section in out for section in (*THREE_WAY_SECTIONS, "growth", "memory")):
+        lines.append(
+            f"method: each contender a fresh process, alternated, median of {method['repeat']}; "
+            f"job {method['workers']} workers x 1 thread; DuckDB {method['duckdbThreads']} "
+            "threads"
+        )
     if "whole" in out or "shape" in out:
         lines += ["", "Whole job as a user runs it (seconds, median)", *three_way_table(out)]
     if "overhead" in out:

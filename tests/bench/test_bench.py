@@ -321,3 +321,36 @@ def test_full_run_writes_tables_and_json(
     for heading in ("overhead, 1,000 taxi rows", "growth, job alone", "memory, 4,800", "targets:"):
         assert heading in printed
     assert "Stages (diagnostic" not in printed
+
+
+def test_memory_targets_from_the_jobs_cluster_figures() -> None:
+    gib = 2**30
+    reported = {
+        "exitCode": 0,
+        "dataset": {"bytesOnDisk": 10 * gib},
+        "memoryLimitBytes": 2 * gib,
+        "peakWorkerBytes": {"a": gib, "b": 3 * gib},
+        "spilledBytesTotal": 2 * gib,
+        "workersLost": 0,
+    }
+    values = report.memory_values(reported)
+    assert values == {
+        "memoryExitCode": 0,
+        "memoryWorkersLost": 0,
+        "memorySpilledShareOfDisk": 0.2,
+        "memoryPeakWorkerShareOfLimit": 1.5,
+    }
+    verdicts = {name: report.verdict(v, *report.TARGETS[name]) for name, v in values.items()}
+    assert verdicts == {
+        "memoryExitCode": True,
+        "memoryWorkersLost": True,
+        "memorySpilledShareOfDisk": False,  # a spill storm: 20% of the files' size
+        "memoryPeakWorkerShareOfLimit": False,  # one worker above its limit
+    }
+    absent = {**reported, "peakWorkerBytes": None, "spilledBytesTotal": None, "workersLost": None}
+    assert [report.verdict(v, "<=", 1) for v in report.memory_values(absent).values()] == [
+        True,
+        None,
+        None,
+        None,
+    ]  # not reported by the job: not measured, never met

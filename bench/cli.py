@@ -1,4 +1,4 @@
-"""`python -m bench`: compare the Dask job with DuckDB and the pyarrow read floor."""
+"""`python -m bench`: the whole job as a user runs it, against DuckDB and the pyarrow floor."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bench import report, runner
+from bench import report, runner, whole
 from bench.dataset import DEFAULT_ROWS, MONTHS
 from jobs.errors import EXIT_OK, JobsError
 
@@ -36,15 +36,17 @@ def parse_sizes(text: str) -> tuple[int, ...]:
 
 
 def parse_sections(text: str) -> tuple[str, ...]:
-    """A comma-separated subset of the benchmark's sections."""
-    names = tuple(part.strip() for part in text.split(",") if part.strip())
-    unknown = [n for n in names if n not in runner.SECTIONS]
+    """A comma-separated subset of the benchmark's sections (`stages` stands for all the
+    stage-level diagnostic's sections)."""
+    names = [part.strip() for part in text.split(",") if part.strip()]
+    choices = (*runner.SECTIONS, *runner.ALIASES)
+    unknown = [n for n in names if n not in choices]
     if unknown or not names:
         raise argparse.ArgumentTypeError(
-            f"unknown section(s) {', '.join(unknown) or '(none)'}; "
-            f"choose from {', '.join(runner.SECTIONS)}"
+            f"unknown section(s) {', '.join(unknown) or '(none)'}; choose from {', '.join(choices)}"
         )
-    return names
+    expanded = [part for n in names for part in runner.ALIASES.get(n, (n,))]
+    return tuple(dict.fromkeys(expanded))
 
 
 def parse_memory(text: str) -> str:
@@ -74,12 +76,17 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="python -m bench",
         description=(
-            "Time the Dask analysis against DuckDB and the pyarrow read floor on generated "
-            "taxi data (reused when present), check that they agree, and report ratios, "
-            "growth with rows, 1 vs 2 workers and a run larger than the workers' memory."
+            "Time `python -m jobs run` as a process, start to committed report and prepared "
+            "dataset, against the same pipeline in DuckDB and against the pyarrow floor, on "
+            "generated data (reused when present); check that they agree; report ratios, the "
+            "overhead on a tiny input, growth with rows and a run larger than the workers' "
+            "memory, each against its target."
         ),
-        epilog=f"exit codes: 0 done, 2 bad command line, 3 invalid input, "
-        f"{EXIT_DISAGREE} the engines' results disagree",
+        epilog=f"sections: {', '.join(runner.DEFAULT_SECTIONS)} (the default); the stage-level "
+        f"diagnostic {', '.join(runner.ALIASES['stages'])} (or `stages` for all four). "
+        f"exit codes: 0 done, 2 bad command line, 3 invalid input, "
+        f"{whole.ContenderFailedError.exit_code} a timed process failed, "
+        f"{EXIT_DISAGREE} the results disagree",
     )
     parser.add_argument(
         "--data-dir",
@@ -88,20 +95,28 @@ def build_parser() -> argparse.ArgumentParser:
         help="datasets and results (default: .bench)",
     )
     parser.add_argument(
-        "--rows", type=parse_rows, default=DEFAULT_ROWS, help="main size (default: 24M)"
+        "--rows", type=parse_rows, default=DEFAULT_ROWS, help="taxi rows of `whole` (default: 24M)"
+    )
+    parser.add_argument(
+        "--wide-rows",
+        type=parse_rows,
+        default=4_000_000,
+        help="wide-shape rows of `shape` (default: 4M)",
     )
     parser.add_argument(
         "--sizes",
         type=parse_sizes,
-        default=(3_000_000, 6_000_000, 12_000_000, 24_000_000),
-        help="sweep sizes (default: 3M,6M,12M,24M; --rows is always included)",
+        default=(3_000_000, 6_000_000, 12_000_000, 24_000_000, 48_000_000),
+        help="taxi rows of `growth` (default: 3M,6M,12M,24M,48M)",
     )
-    parser.add_argument("--workers", type=_positive, default=2, help="Dask workers (default: 2)")
+    parser.add_argument(
+        "--workers", type=_positive, default=2, help="the job's Dask workers (default: 2)"
+    )
     parser.add_argument(
         "--duckdb-threads", type=_positive, default=2, help="DuckDB threads (default: 2)"
     )
     parser.add_argument(
-        "--repeat", type=_positive, default=3, help="runs per engine, fastest kept (default: 3)"
+        "--repeat", type=_positive, default=3, help="runs per contender, median kept (default: 3)"
     )
     parser.add_argument(
         "--sketch-size",
@@ -110,20 +125,23 @@ def build_parser() -> argparse.ArgumentParser:
         help="job's quantile sketch size (default: 1000)",
     )
     parser.add_argument(
-        "--memory-rows", type=parse_rows, default=48_000_000, help="memory run size (default: 48M)"
+        "--memory-rows",
+        type=parse_rows,
+        default=96_000_000,
+        help="taxi rows of `memory` (default: 96M)",
     )
     parser.add_argument(
         "--memory-limit",
         type=parse_memory,
-        default="1.5GiB",
-        help="per-worker memory limit in the memory run (default: 1.5GiB)",
+        default="2GiB",
+        help="per-worker memory limit in `memory` (default: 2GiB)",
     )
     parser.add_argument(
         "--only",
         type=parse_sections,
-        default=runner.SECTIONS,
+        default=runner.DEFAULT_SECTIONS,
         metavar="SECTION,...",
-        help=f"run only these sections: {', '.join(runner.SECTIONS)} (default: all)",
+        help=f"run only these sections (default: {','.join(runner.DEFAULT_SECTIONS)})",
     )
     parser.add_argument(
         "--json", type=Path, help="JSON record path (default: DATA_DIR/results/bench-UTC.json)"
@@ -139,6 +157,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         data_dir=args.data_dir / "data",
         rows=args.rows,
         sizes=args.sizes,
+        wide_rows=args.wide_rows,
         workers=args.workers,
         duckdb_threads=args.duckdb_threads,
         repeat=args.repeat,

@@ -4,27 +4,27 @@ from __future__ import annotations
 
 import json
 import math
-import statistics
 from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import agree, runner
-from bench.engines import Result
+from bench import agree, memory, runner, stages
 from bench.machine import describe_machine
 
-ENGINE_LABELS = {
-    "floor": "pyarrow floor (read columns)",
-    "duckdb": "duckdb, exact quartiles",
-    "duckdb-approx": "duckdb, approx quartiles",
-    "job": "dask job",
+# name: (comparison, limit). Whole-process figures, medians of --repeat runs.
+TARGETS: dict[str, tuple[str, float]] = {
+    "wholeJobVsDuckdb": ("<=", 0.9),
+    "wholeJobVsFloor": ("<=", 2.0),
+    "shapeJobVsDuckdb": ("<=", 0.9),
+    "shapeJobVsFloor": ("<=", 2.0),
+    "overheadJobSeconds": ("<=", 3.0),
+    "growthExponent": ("<=", 1.05),  # time ~ rows^exponent
+    "memoryExitCode": ("==", 0),
+    "memoryWorkersLost": ("==", 0),
+    "memorySpilledShareOfDisk": ("<=", memory.SPILL_SHARE_LIMIT),
+    "memoryPeakWorkerShareOfLimit": ("<=", 1.0),
 }
-TARGETS = {
-    "jobVsDuckdb": 1.5,  # at most
-    "jobVsFloor": 3.0,  # at most
-    "growthExponent": 1.0,  # at most: time ~ rows^exponent
-    "speedupTwoWorkers": 1.6,  # at least, on the compute stages
-}
+THREE_WAY_SECTIONS = ("whole", "shape", "overhead")
 
 
 def growth_exponent(points: list[tuple[int, float]]) -> float | None:
@@ -38,204 +38,202 @@ def growth_exponent(points: list[tuple[int, float]]) -> float | None:
     return sum((x - mx) * (y - my) for x, y in zip(xs, ys, strict=True)) / spread
 
 
-def _result(result: Result) -> dict[str, Any]:
+def verdict(value: float | None, comparison: str, limit: float) -> bool | None:
+    """Whether `value` meets the target; None when it was not measured or not reported."""
+    if value is None:
+        return None
+    return value == limit if comparison == "==" else value <= limit
+
+
+def _checks(section: dict[str, Any]) -> dict[str, Any]:
+    """A section with its checks as JSON and an `agree` flag."""
+    checks: list[agree.Check] = section.get("checks", [])
+    return {**section, "checks": [asdict(c) for c in checks], "agree": not agree.failures(checks)}
+
+
+def memory_values(mem: dict[str, Any]) -> dict[str, float | None]:
+    """The memory section's target values; None where the job did not report a figure."""
+    peaks = mem.get("peakWorkerBytes")
+    spilled = mem.get("spilledBytesTotal")
+    disk = mem["dataset"]["bytesOnDisk"]
     return {
-        "engine": result.engine,
-        "rows": result.rows,
-        "seconds": {k: round(v, 4) for k, v in result.seconds.items()},
-        "totalSeconds": round(result.total, 4),
-        **({"extra": result.extra} if result.extra else {}),
+        "memoryExitCode": mem["exitCode"],
+        "memoryWorkersLost": mem.get("workersLost"),
+        "memorySpilledShareOfDisk": None if spilled is None else round(spilled / disk, 4),
+        "memoryPeakWorkerShareOfLimit": (
+            round(max(peaks.values()) / mem["memoryLimitBytes"], 3) if peaks else None
+        ),
     }
 
 
-def _checks(checks: list[agree.Check]) -> dict[str, Any]:
-    failed = agree.failures(checks)
-    return {
-        "passed": len(checks) - len(failed),
-        "failed": [asdict(c) for c in failed],
-        "quartiles": [asdict(c) for c in checks if "%" in c.name],
-    }
+def target_values(out: dict[str, Any]) -> dict[str, float | None]:
+    """Each target's measured value, for the sections that ran."""
+    values: dict[str, float | None] = {}
+    for section in ("whole", "shape"):
+        if section in out:
+            values[f"{section}JobVsDuckdb"] = out[section]["jobVsDuckdb"]
+            values[f"{section}JobVsFloor"] = out[section]["jobVsFloor"]
+    if "overhead" in out:
+        values["overheadJobSeconds"] = out["overhead"]["medianSeconds"]["job"]
+    if "growth" in out:
+        values["growthExponent"] = out["growth"]["exponent"]
+    if "memory" in out:
+        values.update(memory_values(out["memory"]))
+    return values
 
 
 def build(record: dict[str, Any]) -> dict[str, Any]:
-    """The JSON-ready record with ratios, growth, scaling and target verdicts."""
+    """The JSON-ready record: every run, medians, checks, targets and their verdicts."""
     options: runner.Options = record["options"]
-    measurements: dict[int, runner.Measurement] = record["measurements"]
     out: dict[str, Any] = {
+        "commandLine": record["commandLine"],
         "machine": describe_machine(),
         "method": {
-            "cache": "warm: every file read once before timing",
+            "timed": "each contender a fresh process, from start to exit",
+            "order": "alternated: job, duckdb, floor, job, ...",
             "repeat": options.repeat,
-            "kept": "fastest run of each engine",
+            "kept": "median of the runs",
             "workers": options.workers,
             "threadsPerWorker": 1,
             "duckdbThreads": options.duckdb_threads,
             "sketchSize": options.sketch_size,
-            "clusterStartIncluded": False,
+            "clusterStartIncluded": True,
         },
-        "sizes": [],
+        "options": {k: str(v) if isinstance(v, Path) else v for k, v in asdict(options).items()},
     }
-    for rows, m in sorted(measurements.items()):
-        entry: dict[str, Any] = {
-            "rows": rows,
-            "files": m.files,
-            "engines": {key: _result(r) for key, r in m.best.items()},
-            "runs": m.runs,
-            "checks": _checks(m.checks),
-        }
-        job = m.best.get("job")
-        if job is not None:
-            duckdb = min(
-                (m.best[k].total for k in ("duckdb", "duckdb-approx") if k in m.best),
-                default=None,
-            )
-            entry["jobVsDuckdb"] = round(job.total / duckdb, 3) if duckdb else None
-            entry["jobVsDuckdbExact"] = (
-                round(job.total / m.best["duckdb"].total, 3) if "duckdb" in m.best else None
-            )
-            entry["jobVsFloor"] = (
-                round(job.total / m.best["floor"].total, 3) if "floor" in m.best else None
-            )
-            # Medians over all runs: context for a shared machine, where the fastest run of
-            # a short engine can be an outlier.
-            medians = {key: statistics.median(runs) for key, runs in m.runs.items()}
-            entry["medianRatios"] = {
-                f"jobVs{key.title().replace('-', '')}": round(medians["job"] / medians[key], 3)
-                for key in medians
-                if key != "job"
-            }
-        out["sizes"].append(entry)
-    main = next((s for s in out["sizes"] if s["rows"] == options.rows), None)
-    targets: dict[str, Any] = {}
-    if main is not None and "jobVsDuckdb" in main:
-        targets["jobVsDuckdb"] = [main["jobVsDuckdb"], TARGETS["jobVsDuckdb"]]
-        targets["jobVsFloor"] = [main["jobVsFloor"], TARGETS["jobVsFloor"]]
-    if len(out["sizes"]) > 1:
-        points = [(s["rows"], s["engines"]["job"]["totalSeconds"]) for s in out["sizes"]]
-        exponent = growth_exponent(points)
-        out["growth"] = {
-            "jobSecondsByRows": dict(points),
-            "exponent": round(exponent, 3) if exponent is not None else None,
-        }
-        targets["growthExponent"] = [out["growth"]["exponent"], TARGETS["growthExponent"]]
-    if record.get("scaling") and main is not None:
-        one: Result = record["scaling"]["oneWorker"]
-        two = measurements[options.rows].best["job"]
-        speedup = runner.compute_seconds(one) / runner.compute_seconds(two)
-        out["scaling"] = {
-            "rows": options.rows,
-            "oneWorker": _result(one),
-            "oneWorkerRuns": record["scaling"]["runs"],
-            "twoWorkers": _result(two),
-            "computeStages": list(runner.COMPUTE_STAGES),
-            "speedupComputeStages": round(speedup, 3),
-            "speedupTotal": round(one.total / two.total, 3),
-        }
-        targets["speedupTwoWorkers"] = [round(speedup, 3), TARGETS["speedupTwoWorkers"]]
-    if record.get("memory"):
-        memory = dict(record["memory"])
-        memory["checks"] = _checks(memory["checks"])
-        out["memory"] = memory
-    if record.get("whole"):  # the issue's headline targets: the whole job as a user runs it
-        targets["wholeJobVsDuckdb"] = [record["whole"]["jobVsDuckdb"], 0.9]
-        targets["wholeJobVsFloor"] = [record["whole"]["jobVsFloor"], 2.0]
+    for section in (*THREE_WAY_SECTIONS, "growth", "memory"):
+        if section in record:
+            out[section] = _checks(record[section])
+    if "stages" in record:
+        out["stages"] = record["stages"]
     out["targets"] = {
         name: {
             "value": value,
-            "target": f"{'>=' if name == 'speedupTwoWorkers' else '<='} {limit}",
-            "met": value is not None
-            and (value >= limit if name == "speedupTwoWorkers" else value <= limit),
+            "target": f"{TARGETS[name][0]} {TARGETS[name][1]}",
+            "met": verdict(value, *TARGETS[name]),
         }
-        for name, (value, limit) in targets.items()
+        for name, value in target_values(out).items()
     }
-    if record.get("whole"):
-        out["whole"] = record["whole"]
-    whole_ok = all(c["ok"] for c in out.get("whole", {}).get("checks", []))
-    out["agreement"] = (
-        whole_ok
-        and all(not s["checks"]["failed"] for s in out["sizes"])
-        and not (out.get("memory", {}).get("checks", {}).get("failed"))
+    sections = [out[s] for s in (*THREE_WAY_SECTIONS, "growth", "memory") if s in out]
+    out["agreement"] = all(s["agree"] for s in sections) and out.get("stages", {}).get(
+        "agreement", True
     )
     out["seconds"] = record.get("seconds")
     return out
 
 
 def _gib(value: float) -> str:
-    return f"{value / 2**30:.2f} GiB"
+    return f"{value / 2**30:.2f}"
+
+
+def _peaks(peaks: dict[str, int] | None) -> str:
+    return ", ".join(_gib(v) for v in peaks.values()) + " GiB" if peaks else "not reported"
+
+
+def _agreement_line(label: str, section: dict[str, Any]) -> list[str]:
+    failed = [c for c in section["checks"] if not c["ok"]]
+    verdict_text = "all agree" if not failed else f"{len(failed)} DISAGREE"
+    lines = [f"  agreement, {label}: {len(section['checks'])} checks, {verdict_text}"]
+    return lines + [f"    DISAGREE {c['name']}: {c['detail']}" for c in failed]
+
+
+def three_way_table(out: dict[str, Any]) -> list[str]:
+    """One line per dataset: medians, ratios, the job's peak memory per worker."""
+    header = (
+        f"  {'dataset':<9}{'rows':>12}{'floor s':>9}{'DuckDB s':>10}{'job s':>8}"
+        f"{'job/DuckDB':>12}{'job/floor':>11}  peak RSS per worker"
+    )
+    lines = [header]
+    for name in ("whole", "shape"):
+        if name not in out:
+            continue
+        s = out[name]
+        m = s["medianSeconds"]
+        lines.append(
+            f"  {s['dataset']['shape']:<9}{s['rows']:>12,}{m['floor']:>9.2f}{m['duckdb']:>10.2f}"
+            f"{m['job']:>8.2f}{s['jobVsDuckdb']:>12.2f}{s['jobVsFloor']:>11.2f}  "
+            f"{_peaks(s['peakWorkerBytes'])}"
+        )
+    for name in ("whole", "shape"):
+        if name in out:
+            lines += _agreement_line(
+                f"{out[name]['dataset']['shape']} {out[name]['rows']:,}", out[name]
+            )
+    return lines
+
+
+def overhead_lines(s: dict[str, Any]) -> list[str]:
+    """The job on a trivial input, with DuckDB and the floor for context."""
+    m = s["medianSeconds"]
+    return [
+        f"overhead, {s['rows']:,} taxi rows: job {m['job']:.2f} s "
+        f"(DuckDB {m['duckdb']:.2f} s, floor {m['floor']:.2f} s)",
+        *_agreement_line("overhead", s),
+    ]
+
+
+def growth_lines(s: dict[str, Any]) -> list[str]:
+    """The job's median at each size and the fitted exponent."""
+    per = ", ".join(
+        f"{p['rows']:,} {p['medianSeconds']:.2f} s{' (reused)' if p['reused'] else ''}"
+        for p in s["sizes"]
+    )
+    return [f"growth, job alone: {per}; exponent {s['exponent']}"]
+
+
+def memory_lines(s: dict[str, Any]) -> list[str]:
+    """The memory run: completed or not, peak and spilled memory per worker, workers lost."""
+    spilled = s.get("spilledBytes")
+    spilled_text = (
+        ", ".join(_gib(v) for v in spilled.values()) + " GiB" if spilled else "not reported"
+    )
+    lines = [
+        f"memory, {s['rows']:,} taxi rows ({_gib(s['dataset']['bytesOnDisk'])} GiB on disk) on "
+        f"{s['workers']} workers x {s['memoryLimitPerWorker']}: exit {s['exitCode']}, "
+        f"{s['seconds']:.2f} s; peak RSS per worker {_peaks(s['peakWorkerBytes'])}; "
+        f"spilled per worker {spilled_text}; workers lost "
+        f"{'not reported' if s['workersLost'] is None else s['workersLost']}",
+    ]
+    if s["exitCode"]:
+        lines.append(f"  the job failed: {s['stderrTail'][-500:]}")
+    return lines + _agreement_line("memory (rows, drops vs a DuckDB count)", s)
+
+
+def target_lines(targets: dict[str, Any]) -> list[str]:
+    """Each target's value, bound and verdict."""
+    lines = ["targets:"]
+    for name, t in targets.items():
+        met = {True: "met", False: "NOT MET", None: "not measured (value not reported)"}[t["met"]]
+        lines.append(f"  {name:<30} {t['value']!s:>10}  {t['target']:<8} {met}")
+    return lines
 
 
 def render(out: dict[str, Any]) -> str:
     """The human-readable tables."""
-    lines: list[str] = []
     m = out["machine"]
-    lines.append(
-        f"machine: {m['cpuModel']}, {m['cpus']} CPUs, {_gib(m['memoryBytes'] or 0)}; "
-        f"load average {', '.join(f'{x:.1f}' for x in m['loadAverage'])}"
-    )
     method = out["method"]
-    lines.append(
-        f"method: {method['cache']}; fastest of {method['repeat']} runs; dask "
-        f"{method['workers']} workers x 1 thread; duckdb {method['duckdbThreads']} threads"
-    )
-    for size in out["sizes"]:
-        lines.append("")
-        lines.append(f"{size['rows']:,} rows in {size['files']} files")
-        lines.append(f"  {'engine':<30}{'total s':>9}  {'job/this':>8}  stages (s)")
-        job = size["engines"].get("job")
-        for key, result in size["engines"].items():
-            ratio = job["totalSeconds"] / result["totalSeconds"] if job else float("nan")
-            stages = ", ".join(f"{k} {v:.2f}" for k, v in result["seconds"].items())
-            label = ENGINE_LABELS.get(key, key)
-            lines.append(f"  {label:<30}{result['totalSeconds']:>9.2f}  {ratio:>8.2f}  {stages}")
-        if size.get("medianRatios"):
-            medians = ", ".join(f"{k} {v:.2f}" for k, v in size["medianRatios"].items())
-            lines.append(f"  median-run ratios: {medians}")
-        checks = size["checks"]
-        verdict = "all agree" if not checks["failed"] else f"{len(checks['failed'])} FAILED"
-        lines.append(f"  agreement: {checks['passed']} checks passed, {verdict}")
-        for failed in checks["failed"]:
-            lines.append(f"    FAILED {failed['name']}: {failed['detail']}")
+    lines = [
+        f"machine: {m['cpuModel']}, {m['cpus']} CPUs, {_gib(m['memoryBytes'] or 0)} GiB; "
+        f"load average {', '.join(f'{x:.1f}' for x in m['loadAverage'])}",
+    ]
+    if any(section in out for section in (*THREE_WAY_SECTIONS, "growth", "memory")):
+        lines.append(
+            f"method: each contender a fresh process, alternated, median of {method['repeat']}; "
+            f"job {method['workers']} workers x 1 thread; DuckDB {method['duckdbThreads']} "
+            "threads"
+        )
+    if "whole" in out or "shape" in out:
+        lines += ["", "Whole job as a user runs it (seconds, median)", *three_way_table(out)]
+    if "overhead" in out:
+        lines += overhead_lines(out["overhead"])
     if "growth" in out:
-        growth = out["growth"]
-        per = ", ".join(f"{r / 1e6:g}M {s:.2f}s" for r, s in growth["jobSecondsByRows"].items())
-        lines += ["", f"growth with rows (job total): {per}; exponent {growth['exponent']}"]
-    if "scaling" in out:
-        s = out["scaling"]
-        lines.append(
-            f"workers at {s['rows']:,} rows: 1 worker {s['oneWorker']['totalSeconds']:.2f}s, "
-            f"2 workers {s['twoWorkers']['totalSeconds']:.2f}s; speed-up on "
-            f"{'+'.join(s['computeStages'])} {s['speedupComputeStages']:.2f}x"
-        )
+        lines += growth_lines(out["growth"])
     if "memory" in out:
-        mem = out["memory"]
-        peaks = ", ".join(_gib(v) for v in mem["peakWorkerBytes"].values())
-        spilled = sum(mem["spilledBytesAfterPass"].values())
-        lines.append(
-            f"memory run: {mem['rows']:,} rows (~{_gib(mem['datasetInMemoryBytes'])} in memory) "
-            f"on {mem['workers']} x {mem['memoryLimitPerWorker']} "
-            f"(combined {_gib(mem['combinedLimitBytes'])}): {mem['totalSeconds']:.2f}s, "
-            f"{_gib(spilled)} spilled, peak worker memory {peaks}, "
-            f"{mem['checks']['passed']} checks passed, {len(mem['checks']['failed'])} failed"
-        )
-    if "whole" in out:
-        w = out["whole"]
-        m = w["medianSeconds"]
-        lines += [
-            "",
-            f"whole job (processes, median of {w['repeat']}), {w['rows']:,} rows: "
-            f"job {m['job']:.2f}s, duckdb {m['duckdb']:.2f}s, floor {m['floor']:.2f}s; "
-            f"job/duckdb {w['jobVsDuckdb']:.2f}x, job/floor {w['jobVsFloor']:.2f}x",
-        ]
-        for check in w["checks"]:
-            verdict = "agree" if check["ok"] else "DISAGREE"
-            lines.append(f"  {check['name']}: {verdict} ({check['detail']})")
+        lines += memory_lines(out["memory"])
+    if "stages" in out:
+        lines += stages.render(out["stages"])
     if out["targets"]:
-        lines += ["", "targets:"]
-        for name, t in out["targets"].items():
-            lines.append(
-                f"  {name:<20} {t['value']!s:>8}  {t['target']:<8} "
-                f"{'met' if t['met'] else 'NOT MET'}"
-            )
+        lines += ["", *target_lines(out["targets"])]
     return "\n".join(lines)
 
 

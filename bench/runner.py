@@ -1,26 +1,34 @@
-"""One benchmark run: the comparison at the main size, the size sweep, worker scaling and the
-memory run, each engine timed on the same files of the same machine.
+"""One benchmark run: every section asked for, each contender a fresh process on the same
+files of the same machine (see `bench.whole` for the method).
 
-Method: the OS page cache is warmed by reading every file once before any timing, so every
-engine starts warm; Dask workers are started and their imports loaded before timing (cluster
-start-up is not part of the job). Each measurement runs the engines in turn, `repeat` times,
-and keeps each engine's fastest run (the least disturbed by other load on the machine).
+Sections, in the order they run:
+
+- `whole`: the job, DuckDB and the floor on the taxi shape at --rows (the headline);
+- `shape`: the same on the wide shape at --wide-rows;
+- `overhead`: the same on 1,000 taxi rows (what a user waits for on a trivial input);
+- `growth`: the job alone at --sizes (runs at a size another section measured are reused);
+- `memory`: the job alone on --memory-rows under --memory-limit per worker (`bench.memory`);
+- `main`, `sweep`, `scaling`, `stages-memory` (`stages` for all four): the stage-level
+  diagnostic on a warm cluster (`bench.stages`), not run by default.
 """
 
 from __future__ import annotations
 
+import statistics
+import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench import agree, cluster, engines, whole
-from bench.dataset import ensure_dataset
-from jobs.data import Location, inspect_parquet
+from bench import agree, memory, stages, whole
+from bench.dataset import ensure_dataset, time_column
 
-SECTIONS = ("whole", "main", "sweep", "scaling", "memory")
-COMPUTE_STAGES = ("pass", "count", "describe", "daily_means")
+DEFAULT_SECTIONS = ("whole", "shape", "overhead", "growth", "memory")
+SECTIONS = DEFAULT_SECTIONS + stages.SECTIONS
+ALIASES = {"stages": stages.SECTIONS}
+OVERHEAD_ROWS = 1_000
 
 
 @dataclass(frozen=True)
@@ -30,130 +38,84 @@ class Options:
     data_dir: Path
     rows: int
     sizes: tuple[int, ...]
+    wide_rows: int = 4_000_000
     workers: int = 2
     duckdb_threads: int = 2
     repeat: int = 3
     sketch_size: int = 1000
-    memory_rows: int = 48_000_000
-    memory_limit: str = "1.5GiB"
-    sections: tuple[str, ...] = SECTIONS
+    memory_rows: int = 96_000_000
+    memory_limit: str = "2GiB"
+    sections: tuple[str, ...] = DEFAULT_SECTIONS
     progress: bool = True
 
-
-@dataclass
-class Measurement:
-    """Every engine's fastest run on one dataset, and the agreement checks."""
-
-    rows: int
-    files: int
-    best: dict[str, engines.Result] = field(default_factory=dict)
-    runs: dict[str, list[float]] = field(default_factory=dict)
-    checks: list[agree.Check] = field(default_factory=list)
-
-    def keep(self, key: str, result: engines.Result) -> None:
-        """Record one run; keep it if it is this engine's fastest."""
-        self.runs.setdefault(key, []).append(round(result.total, 4))
-        if key not in self.best or result.total < self.best[key].total:
-            self.best[key] = result
-
-
-def warm_page_cache(folder: Path) -> None:
-    """Read every file once so that all engines start from the same warm cache."""
-    for path in sorted(folder.rglob("*.parquet")):
-        with path.open("rb") as handle:
-            while handle.read(1 << 24):
-                pass
-
-
-def compute_seconds(result: engines.Result) -> float:
-    """The job's time on the stages that do work on the cluster (not inspect or report)."""
-    return sum(result.seconds.get(stage, 0.0) for stage in COMPUTE_STAGES)
-
-
-def measure(
-    folder: Path,
-    client: Any,
-    options: Options,
-    *,
-    engines_to_run: tuple[str, ...] = ("floor", "duckdb", "duckdb-approx", "job"),
-    check: bool = True,
-    log: Callable[[str], None] = print,
-) -> Measurement:
-    """Time the engines on `folder`, fastest of `options.repeat` runs each; check agreement."""
-    columns = engines.plan(folder)
-    info = inspect_parquet(Location(str(folder)))
-    warm_page_cache(folder)
-    result = Measurement(rows=info.rows, files=len(info.files))
-    runners: dict[str, Callable[[], engines.Result]] = {
-        "floor": lambda: engines.run_floor(folder, columns),
-        "duckdb": lambda: engines.run_duckdb(folder, columns, options.duckdb_threads),
-        "duckdb-approx": lambda: engines.run_duckdb(
-            folder, columns, options.duckdb_threads, exact=False
-        ),
-        "job": lambda: engines.run_job(folder, options.sketch_size),
-    }
-    for attempt in range(1, options.repeat + 1):
-        for key in engines_to_run:
-            run = runners[key]()
-            result.keep(key, run)
-            log(
-                f"  {info.rows:>12,} rows  run {attempt}/{options.repeat}  "
-                f"{key:<14} {run.total:8.2f} s"
-            )
-    if check and "job" in result.best and "duckdb" in result.best:
-        job = result.best["job"]
-        result.checks = agree.compare(result.best["duckdb"], job)
-        result.checks += agree.check_quartiles(
-            folder, columns, job, options.sketch_size, int(job.extra["partitions"])
+    def stage_options(self) -> stages.StageOptions:
+        """The subset the stage diagnostic reads."""
+        return stages.StageOptions(
+            data_dir=self.data_dir,
+            rows=self.rows,
+            sizes=self.sizes,
+            sections=tuple(s for s in self.sections if s in stages.SECTIONS),
+            workers=self.workers,
+            duckdb_threads=self.duckdb_threads,
+            repeat=self.repeat,
+            sketch_size=self.sketch_size,
+            memory_rows=self.memory_rows,
+            memory_limit=self.memory_limit,
+            progress=self.progress,
         )
-        if "floor" in result.best:
-            floor_rows = result.best["floor"].rows
-            result.checks.append(
-                agree.Check("floor.rows", floor_rows == job.rows, f"{floor_rows} vs {job.rows}")
-            )
-    return result
 
 
-def run_memory(options: Options, log: Callable[[str], None] = print) -> dict[str, Any]:
-    """The job on a dataset larger than the workers' combined memory limit: it must spill,
-    not fail. Reports peak and spilled bytes per worker, and checks the results."""
-    folder = ensure_dataset(options.data_dir, options.memory_rows, progress=options.progress)
-    columns = engines.plan(folder)
-    warm_page_cache(folder)
-    after_pass: dict[str, Any] = {}
-    with cluster.local_cluster(options.workers, options.memory_limit) as client:
-        limit = sum(w["memory_limit"] for w in client.scheduler_info()["workers"].values())
-        can_reset = cluster.reset_peak_memory(client)
+def dataset(options: Options, rows: int, shape: str = "taxi") -> whole.Dataset:
+    """The benchmark dataset of `shape` and `rows`, generated unless already there."""
+    folder = ensure_dataset(options.data_dir, rows, shape=shape, progress=options.progress)
+    return whole.describe_dataset(folder, shape, time_column(shape))
 
-        def on_stage(stage: str) -> None:
-            if stage == "count":  # the one pass is done: what is held, what spilled
-                after_pass.update(cluster.worker_memory(client))
 
-        log(
-            f"  memory run: {options.memory_rows:,} rows, "
-            f"{options.workers} x {options.memory_limit}"
-        )
-        job = engines.run_job(folder, options.sketch_size, on_stage=on_stage)
-        peaks = cluster.worker_memory(client)
-        workers_left = len(client.scheduler_info()["workers"])
-    reference = engines.run_duckdb(folder, columns, options.duckdb_threads, exact=False)
-    checks = agree.compare(reference, job)
-    checks += agree.check_quartiles(
-        folder, columns, job, options.sketch_size, int(job.extra["partitions"])
+def three_way(
+    options: Options, rows: int, shape: str, log: Callable[[str], None]
+) -> dict[str, Any]:
+    """The job, DuckDB and the floor alternated on one dataset."""
+    data = dataset(options, rows, shape)
+    log(f"{shape} {rows:,} rows: job, DuckDB and floor as processes, alternated")
+    return whole.measure(
+        data, options.repeat, options.workers, options.duckdb_threads, options.sketch_size, log
     )
-    in_memory = job.rows * len(columns.read) * 8  # every read column is 8 bytes a row in pandas
+
+
+def time_job(
+    data: whole.Dataset, options: Options, log: Callable[[str], None]
+) -> list[whole.ProcessRun]:
+    """The job alone on `data`, `repeat` runs."""
+    spec = whole.pipeline_spec(data, options.duckdb_threads)
+    runner = {"job": lambda out: whole.run_job(spec, out, options.workers, options.sketch_size)}
+    return whole.alternate(runner, options.repeat, f"growth {data.rows:,} rows", log)["job"]
+
+
+def measure_growth(
+    options: Options, reusable: dict[int, list[float]], log: Callable[[str], None]
+) -> dict[str, Any]:
+    """The job alone at each of `options.sizes` (median of `repeat`), reusing taxi runs
+    other sections made; the exponent of time against rows, and a row count check."""
+    from bench.report import growth_exponent
+
+    points: list[dict[str, Any]] = []
+    checks: list[agree.Check] = []
+    for rows in sorted(set(options.sizes)):
+        seconds = reusable.get(rows)
+        if seconds is None:
+            data = dataset(options, rows)
+            runs = time_job(data, options, log)
+            seconds = [round(run.seconds, 3) for run in runs]
+            counted = sorted({run.rows for run in runs})
+            checks.append(agree.Check(f"rows@{rows}", counted == [data.rows], f"job {counted}"))
+        median = round(statistics.median(seconds), 3)
+        points.append(
+            {"rows": rows, "runs": seconds, "medianSeconds": median, "reused": rows in reusable}
+        )
+    exponent = growth_exponent([(p["rows"], p["medianSeconds"]) for p in points])
     return {
-        "rows": job.rows,
-        "workers": options.workers,
-        "memoryLimitPerWorker": options.memory_limit,
-        "combinedLimitBytes": limit,
-        "datasetInMemoryBytes": in_memory,
-        "seconds": {k: round(v, 4) for k, v in job.seconds.items()},
-        "totalSeconds": round(job.total, 4),
-        "spilledBytesAfterPass": {a: m["spilledBytes"] for a, m in after_pass.items()},
-        "peakWorkerBytes": {a: m["peakBytes"] for a, m in peaks.items()},
-        "peakMeasuredFromRunStart": can_reset,
-        "workersAtEnd": workers_left,
+        "sizes": points,
+        "exponent": round(exponent, 3) if exponent is not None else None,
         "checks": checks,
     }
 
@@ -161,36 +123,32 @@ def run_memory(options: Options, log: Callable[[str], None] = print) -> dict[str
 def run(options: Options, log: Callable[[str], None] = print) -> dict[str, Any]:
     """Every section asked for; returns the record (`bench.report` prints and saves it)."""
     started = time.time()
-    record: dict[str, Any] = {"options": options, "measurements": {}, "scaling": None}
-    sizes = sorted(set(options.sizes) | {options.rows}) if "sweep" in options.sections else []
-    folders = {
-        rows: ensure_dataset(options.data_dir, rows, progress=options.progress)
-        for rows in sorted({options.rows, *sizes})
-    }
-    if "whole" in options.sections:
-        log(f"{options.rows:,} rows, whole job as processes (headline)")
-        record["whole"] = whole.measure(
-            folders[options.rows], options.repeat, options.workers, options.duckdb_threads, log
+    wanted = set(options.sections)
+    record: dict[str, Any] = {"options": options, "commandLine": list(sys.argv)}
+    reusable: dict[int, list[float]] = {}  # taxi rows -> the job's runs (seconds)
+    if "whole" in wanted:
+        record["whole"] = three_way(options, options.rows, "taxi", log)
+        reusable[options.rows] = record["whole"]["runs"]["job"]
+    if "shape" in wanted:
+        record["shape"] = three_way(options, options.wide_rows, "wide", log)
+    if "overhead" in wanted:
+        record["overhead"] = three_way(options, OVERHEAD_ROWS, "taxi", log)
+        reusable.setdefault(OVERHEAD_ROWS, record["overhead"]["runs"]["job"])
+    if "growth" in wanted:
+        log(f"growth: the job alone at {', '.join(f'{r:,}' for r in sorted(options.sizes))} rows")
+        record["growth"] = measure_growth(options, reusable, log)
+    if "memory" in wanted:
+        data = dataset(options, options.memory_rows)
+        record["memory"] = memory.measure(
+            data,
+            options.workers,
+            options.memory_limit,
+            options.duckdb_threads,
+            options.sketch_size,
+            log,
         )
-    if {"main", "sweep", "scaling"} & set(options.sections):
-        with cluster.local_cluster(options.workers) as client:
-            wanted = sizes if "sweep" in options.sections else [options.rows]
-            for rows in wanted:
-                log(f"{rows:,} rows, {options.workers} workers")
-                record["measurements"][rows] = measure(folders[rows], client, options, log=log)
-    if "scaling" in options.sections:
-        with cluster.local_cluster(1) as client:
-            log(f"{options.rows:,} rows, 1 worker")
-            one = measure(
-                folders[options.rows],
-                client,
-                options,
-                engines_to_run=("job",),
-                check=False,
-                log=log,
-            )
-        record["scaling"] = {"oneWorker": one.best["job"], "runs": one.runs["job"]}
-    if "memory" in options.sections:
-        record["memory"] = run_memory(options, log)
+    if wanted & set(stages.SECTIONS):
+        stage_options = options.stage_options()
+        record["stages"] = stages.summarise(stages.run(stage_options, log), stage_options)
     record["seconds"] = round(time.time() - started, 1)
     return record

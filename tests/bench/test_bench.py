@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import copy
 import json
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
 from distributed import Client, LocalCluster
 
-from bench import agree, engines, report
-from bench.cli import main, parse_rows
+from bench import agree, engines, report, stages, whole
+from bench.cli import EXIT_DISAGREE, main, parse_rows, parse_sections
 from bench.dataset import ensure_dataset
 from jobs.errors import InvalidInputError
 
@@ -21,7 +21,8 @@ SKETCH = 10  # coarse on purpose: the quartiles are approximate and the bound is
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    return ensure_dataset(tmp_path_factory.mktemp("bench"), ROWS, progress=False)
+    # Under <data dir>/data, where `python -m bench --data-dir <data dir>` looks for it.
+    return ensure_dataset(tmp_path_factory.mktemp("bench") / "data", ROWS, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -151,6 +152,11 @@ def test_row_counts_parse_with_suffixes() -> None:
         (["--only", "main,speed"], "unknown section(s) speed"),
         (["--memory-limit", "plenty"], "'plenty' is not a memory size like 1.5GiB"),
         (["--repeat", "0"], "'0' must be at least 1"),
+        (["--wide-rows", "many"], "'many' is not a row count like 24M or 500k"),
+        (["--sizes", "1M,huge"], "'huge' is not a row count like 24M or 500k"),
+        (["--workers", "two"], "'two' is not a whole number"),
+        (["--only", ","], "unknown section(s) (none)"),
+        (["--fastest"], "unrecognized arguments: --fastest"),
     ],
 )
 def test_bad_flags_are_named(
@@ -168,39 +174,183 @@ def test_growth_exponent_of_linear_and_flat_times() -> None:
     assert report.growth_exponent([(1, 3.0), (2, 3.0)]) == pytest.approx(0.0)
 
 
+def test_stages_stands_for_the_diagnostic_sections() -> None:
+    assert parse_sections("whole,stages") == ("whole", *stages.SECTIONS)
+    assert parse_sections("main,memory") == ("main", "memory")
+
+
+def process_runs(
+    tiny: Path, results: dict[str, engines.Result]
+) -> tuple[whole.Dataset, dict[str, list[whole.ProcessRun]]]:
+    """What the three processes would report on `tiny`, built from the in-process engines'
+    figures (no process started): consistent counts, the job's describe and daily means."""
+    dataset = whole.describe_dataset(tiny, "taxi", "tpepPickupDateTime")
+    layout = ("puYear=2024/puMonth=1", "puYear=2024/puMonth=2")
+    dropped_by = {"missingTime": 0, "fareAmountNegative": 7}
+    job, duckdb = copy.deepcopy(results["job"]), copy.deepcopy(results["duckdb"])
+    summary = {"partitions": job.extra["partitions"], "prepared": {"rowsOut": ROWS - 7}}
+    return dataset, {
+        "job": [whole.ProcessRun("job", 2.0, ROWS, ROWS - 7, layout, 7, dropped_by, job, summary)],
+        "duckdb": [
+            whole.ProcessRun("duckdb", 1.0, ROWS, ROWS - 7, layout, 7, dict(dropped_by), duckdb)
+        ],
+        "floor": [whole.ProcessRun("floor", 0.5, ROWS, ROWS, layout)],
+    }
+
+
+def _mean(run: whole.ProcessRun) -> None:
+    assert run.result is not None
+    run.result.describe["fareAmount"]["mean"] *= 1 + 1e-8  # just outside 1e-9 relative
+
+
+def _daily(run: whole.ProcessRun) -> None:
+    assert run.result is not None and run.result.daily is not None
+    run.result.daily.iloc[3, 1] += 0.5
+
+
+def _rule(run: whole.ProcessRun) -> None:
+    run.dropped_by["fareAmountNegative"] -= 1
+
+
+def _dropped(run: whole.ProcessRun) -> None:
+    run.dropped = (run.dropped or 0) + 1
+
+
+def _written(run: whole.ProcessRun) -> None:
+    run.written -= 1
+
+
+def _layout(run: whole.ProcessRun) -> None:
+    run.layout = run.layout[:1]
+
+
+@pytest.mark.parametrize(
+    ("tamper", "caught"),
+    [
+        (lambda run: None, set()),
+        (_mean, {"fareAmount.mean"}),
+        (_daily, {"daily.tripDistance"}),
+        (_rule, {"droppedBy.fareAmountNegative"}),
+        (_dropped, {"rowsDropped"}),
+        (_written, {"rowsWritten"}),
+        (_layout, {"partitionFolders"}),
+    ],
+)
+def test_whole_job_agreement_catches_each_kind_of_disagreement(
+    tiny: Path,
+    results: dict[str, engines.Result],
+    tamper: Callable[[whole.ProcessRun], None],
+    caught: set[str],
+) -> None:
+    dataset, runs = process_runs(tiny, results)
+    tamper(runs["job"][0])
+    spec = whole.pipeline_spec(dataset, 2)
+    checks = whole.agreement(dataset, spec, runs, SKETCH)
+    assert {check.name for check in agree.failures(checks)} == caught
+
+
+def test_a_disagreement_makes_the_command_exit_6(
+    tiny: Path,
+    results: dict[str, engines.Result],
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    _, runs = process_runs(tiny, results)
+    job = runs["job"][0].result
+    assert job is not None
+    job.describe["tripDistance"]["max"] += 1.0
+    # The timed runs are replaced by these (no process started); the checks are real.
+    monkeypatch.setattr(whole, "alternate", lambda *args, **kwargs: runs)
+    data_dir = tiny.parent.parent
+    argv = ["--data-dir", str(data_dir), "--rows", str(ROWS), "--only", "whole"]
+    argv += ["--repeat", "1", "--no-progress", "--json", str(data_dir / "r.json")]
+    assert main(argv) == EXIT_DISAGREE
+    assert "DISAGREE tripDistance.max" in capsys.readouterr().out
+    assert json.loads((data_dir / "r.json").read_text())["agreement"] is False
+
+
+def test_stage_diagnostic_is_summarised_under_its_own_heading(
+    results: dict[str, engines.Result],
+) -> None:
+    measurement = stages.Measurement(rows=ROWS, files=12)
+    for key, result in results.items():
+        measurement.keep(key, result)
+    options = stages.StageOptions(Path("."), ROWS, (ROWS,), ("main",))
+    out = stages.summarise({"measurements": {ROWS: measurement}}, options)
+    assert out["sizes"][0]["jobVsDuckdb"] > 0 and out["sizes"][0]["jobVsFloor"] > 0
+    printed = "\n".join(stages.render(out))
+    assert "Stages (diagnostic, warm cluster, not what a user waits for)" in printed
+
+
 def test_full_run_writes_tables_and_json(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
     record = tmp_path / "record.json"
-    argv = ["--data-dir", str(tmp_path), "--rows", "2400", "--sizes", "1200,2400"]
-    argv += ["--repeat", "1", "--memory-rows", "4800", "--memory-limit", "1GiB"]
-    argv += ["--no-progress", "--json", str(record)]
+    # growth's sizes are the whole and overhead sections' sizes: their job runs are reused.
+    argv = ["--data-dir", str(tmp_path), "--rows", "2400", "--sizes", "1000,2400"]
+    argv += ["--wide-rows", "1200", "--memory-rows", "4800", "--memory-limit", "1GiB"]
+    argv += ["--repeat", "1", "--no-progress", "--json", str(record)]
     assert main(argv) == 0
     out = json.loads(record.read_text())
     assert out["agreement"] is True
-    assert [s["rows"] for s in out["sizes"]] == [1200, 2400]
-    main_size = out["sizes"][1]
-    assert set(main_size["engines"]) == {"floor", "duckdb", "duckdb-approx", "job"}
-    assert main_size["jobVsFloor"] > 0 and main_size["jobVsDuckdb"] > 0
-    assert set(main_size["medianRatios"]) == {"jobVsFloor", "jobVsDuckdb", "jobVsDuckdbApprox"}
-    whole = out["whole"]
-    assert whole["rows"] == 2400 and all(check["ok"] for check in whole["checks"])
-    assert {c["name"] for c in whole["checks"]} == {"rows", "rowsDropped", "rowsWritten", "days"}
-    assert whole["jobVsDuckdb"] > 0 and whole["jobVsFloor"] > 0
-    assert whole["jobStages"]["pass"] > 0  # the stage view stays, as a diagnostic
-    assert set(out["targets"]) == {
-        "wholeJobVsDuckdb",
-        "wholeJobVsFloor",
-        "jobVsDuckdb",
-        "jobVsFloor",
-        "growthExponent",
-        "speedupTwoWorkers",
-    }
-    assert out["scaling"]["oneWorker"]["rows"] == 2400
+    assert "stages" not in out  # the diagnostic is not part of the default run
+    for section, rows in (("whole", 2400), ("shape", 1200), ("overhead", 1000)):
+        three = out[section]
+        assert three["rows"] == rows and three["agree"] is True
+        assert all(check["ok"] for check in three["checks"])
+        names = {c["name"] for c in three["checks"]}
+        assert {"rows", "rowsDropped", "rowsWritten", "partitionFolders", "daily.days"} <= names
+        assert any(name.endswith("%") for name in names)  # quartiles against the bound
+        assert any(name.startswith("droppedBy.") for name in names)
+        assert set(three["runs"]) == {"job", "duckdb", "floor"}
+        assert three["jobVsDuckdb"] > 0 and three["jobVsFloor"] > 0
+        assert three["jobStages"]["pass"] > 0  # the job's own stages stay, as context
+        assert len(three["peakWorkerBytes"]) == 2
+    assert out["shape"]["dataset"]["shape"] == "wide"
+    growth = out["growth"]
+    assert [(p["rows"], p["reused"]) for p in growth["sizes"]] == [(1000, True), (2400, True)]
+    assert growth["exponent"] is not None
     memory = out["memory"]
-    assert memory["rows"] == 4800 and memory["workersAtEnd"] == 2
+    assert memory["rows"] == 4800 and memory["exitCode"] == 0 and memory["agree"] is True
     assert all(peak > 0 for peak in memory["peakWorkerBytes"].values())
-    assert out["machine"]["cpus"] >= 1
+    assert set(out["targets"]) == set(report.TARGETS)
+    assert out["targets"]["memoryExitCode"]["met"] is True
+    assert out["machine"]["cpus"] >= 1 and out["commandLine"]
     printed = capsys.readouterr().out
-    assert "2,400 rows in 12 files" in printed and "targets:" in printed
-    assert "whole job (processes, median of 1)" in printed
+    assert "Whole job as a user runs it (seconds, median)" in printed
+    for heading in ("overhead, 1,000 taxi rows", "growth, job alone", "memory, 4,800", "targets:"):
+        assert heading in printed
+    assert "Stages (diagnostic" not in printed
+
+
+def test_memory_targets_from_the_jobs_cluster_figures() -> None:
+    gib = 2**30
+    reported = {
+        "exitCode": 0,
+        "dataset": {"bytesOnDisk": 10 * gib},
+        "memoryLimitBytes": 2 * gib,
+        "peakWorkerBytes": {"a": gib, "b": 3 * gib},
+        "spilledBytesTotal": 2 * gib,
+        "workersLost": 0,
+    }
+    values = report.memory_values(reported)
+    assert values == {
+        "memoryExitCode": 0,
+        "memoryWorkersLost": 0,
+        "memorySpilledShareOfDisk": 0.2,
+        "memoryPeakWorkerShareOfLimit": 1.5,
+    }
+    verdicts = {name: report.verdict(v, *report.TARGETS[name]) for name, v in values.items()}
+    assert verdicts == {
+        "memoryExitCode": True,
+        "memoryWorkersLost": True,
+        "memorySpilledShareOfDisk": False,  # a spill storm: 20% of the files' size
+        "memoryPeakWorkerShareOfLimit": False,  # one worker above its limit
+    }
+    absent = {**reported, "peakWorkerBytes": None, "spilledBytesTotal": None, "workersLost": None}
+    assert [report.verdict(v, "<=", 1) for v in report.memory_values(absent).values()] == [
+        True,
+        None,
+        None,
+        None,
+    ]  # not reported by the job: not measured, never met

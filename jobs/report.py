@@ -11,6 +11,7 @@ import math
 import os
 import shutil
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -19,6 +20,7 @@ from jobs.data import Location
 
 if TYPE_CHECKING:
     import pandas as pd
+    from matplotlib.figure import Figure
 
 log = logging.getLogger(__name__)
 
@@ -52,8 +54,14 @@ def summary_bytes(summary: dict[str, Any]) -> bytes:
     return (json.dumps(_json_safe(summary), indent=2, sort_keys=False) + "\n").encode()
 
 
+# Up to this many columns get a panel each; a wider table is one heat map (a page of 50
+# panels is unreadable, and each panel costs matplotlib about 50 ms to draw).
+MAX_PANELS = 12
+
+
 def plot_daily_means(daily: pd.DataFrame, title: str) -> bytes:
-    """A PNG with one small panel per column: the daily averages over time.
+    """A PNG of the daily averages over time: one small panel per column, or for more than
+    `MAX_PANELS` columns one heat map, each column scaled to its own range.
 
     Drawn on a bare `Figure` with fixed margins and concise date labels: no pyplot state, and
     no `tight_layout`/`autofmt_xdate`, which each draw the whole figure once more to measure
@@ -61,6 +69,21 @@ def plot_daily_means(daily: pd.DataFrame, title: str) -> bytes:
     """
     from matplotlib.backends.backend_agg import FigureCanvasAgg
     from matplotlib.dates import AutoDateLocator, ConciseDateFormatter
+
+    draw = _panels if len(daily.columns) <= MAX_PANELS else _heat_map
+    figure = draw(daily)
+    FigureCanvasAgg(figure)
+    locator = AutoDateLocator(maxticks=6)
+    axis = figure.axes[0]
+    axis.xaxis.set_major_locator(locator)
+    axis.xaxis.set_major_formatter(ConciseDateFormatter(locator))
+    figure.suptitle(title)
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png")
+    return buffer.getvalue()
+
+
+def _panels(daily: pd.DataFrame) -> Figure:
     from matplotlib.figure import Figure
 
     columns = list(daily.columns)
@@ -68,7 +91,6 @@ def plot_daily_means(daily: pd.DataFrame, title: str) -> bytes:
     nrows = math.ceil(len(columns) / ncols) if columns else 1
     width, height = 5.0 * ncols, 2.6 * nrows + 0.6
     figure = Figure(figsize=(width, height), dpi=100)
-    FigureCanvasAgg(figure)
     # Margins in inches, as fractions of this figure: room for the title, panel titles and
     # the bottom row's date labels, whatever the grid.
     figure.subplots_adjust(
@@ -80,20 +102,52 @@ def plot_daily_means(daily: pd.DataFrame, title: str) -> bytes:
         wspace=0.25,
     )
     axes = figure.subplots(nrows, ncols, squeeze=False, sharex=True)
-    locator = AutoDateLocator(maxticks=6)
     for axis, column in zip(axes.flat, columns, strict=False):
         axis.plot(daily.index, daily[column], linewidth=1)
         axis.set_title(column, fontsize=10)
         axis.tick_params(labelsize=8)
         axis.grid(alpha=0.3)
-    axes[0, 0].xaxis.set_major_locator(locator)
-    axes[0, 0].xaxis.set_major_formatter(ConciseDateFormatter(locator))
     for axis in list(axes.flat)[len(columns) :]:
         axis.set_visible(False)
-    figure.suptitle(title)
-    buffer = io.BytesIO()
-    figure.savefig(buffer, format="png")
-    return buffer.getvalue()
+    return figure
+
+
+def _heat_map(daily: pd.DataFrame) -> Figure:
+    import numpy as np
+    from matplotlib.dates import date2num
+    from matplotlib.figure import Figure
+
+    values = daily.to_numpy(dtype=float).T  # a row per column, a cell per day
+    finite = np.where(np.isfinite(values), values, np.nan)
+    with warnings.catch_warnings(), np.errstate(invalid="ignore", divide="ignore"):
+        warnings.simplefilter("ignore", RuntimeWarning)  # a column with no values at all
+        low = np.nanmin(finite, axis=1, keepdims=True) if values.size else finite
+        high = np.nanmax(finite, axis=1, keepdims=True) if values.size else finite
+        scaled = np.where(high > low, (finite - low) / (high - low), 0.5)
+    scaled[np.isnan(finite)] = np.nan  # a day without values stays blank
+    rows = len(daily.columns)
+    width, height = 12.0, 0.16 * rows + 1.6
+    figure = Figure(figsize=(width, height), dpi=100)
+    figure.subplots_adjust(
+        left=1.3 / width, right=1 - 1.1 / width, top=1 - 0.6 / height, bottom=0.5 / height
+    )
+    axis = figure.subplots()
+    first, last = (float(date2num(daily.index[i])) for i in (0, -1)) if len(daily) else (0, 0)
+    image = axis.imshow(
+        scaled if len(daily) else np.full((rows, 1), np.nan),
+        aspect="auto",
+        interpolation="nearest",
+        cmap="viridis",
+        vmin=0.0,
+        vmax=1.0,
+        extent=(first - 0.5, last + 0.5, rows - 0.5, -0.5),
+    )
+    axis.xaxis_date()
+    axis.set_yticks(range(rows), [str(c) for c in daily.columns], fontsize=7)
+    axis.tick_params(axis="x", labelsize=8)
+    colorbar = figure.colorbar(image, ax=axis, fraction=0.03, pad=0.01)
+    colorbar.set_label("each column's daily mean, 0 = its lowest day, 1 = its highest", fontsize=8)
+    return figure
 
 
 class PerformanceReport:

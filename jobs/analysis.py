@@ -34,6 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jobs import prepare, report, scan, stats
+from jobs.cluster import dashboard_link
 from jobs.data import (
     Location,
     ParquetDataset,
@@ -281,7 +282,7 @@ def _cluster_info(started_with: set[str]) -> dict[str, Any]:
     workers = info.get("workers", {})
     return {
         "scheduler": info.get("address"),
-        "dashboard": client.dashboard_link,
+        "dashboard": dashboard_link(client),
         "workers": len(workers),
         "threads": sum(w.get("nthreads", 0) for w in workers.values()),
         # Each worker's high-water mark since it started (this run's, for a fresh cluster).

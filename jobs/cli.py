@@ -285,6 +285,15 @@ def build_parser() -> argparse.ArgumentParser:
         default=cluster.DEFAULT_WORKERS,
         help="local cluster worker processes (default: %(default)s)",
     )
+    run.add_argument(
+        "--dashboard",
+        nargs="?",
+        const=cluster.LOCAL_DASHBOARD_ADDRESS,
+        metavar="ADDRESS",
+        help="serve the local cluster's live Dask dashboard while the run lasts, at ADDRESS "
+        f"(default {cluster.LOCAL_DASHBOARD_ADDRESS}); the performance report is written "
+        "either way",
+    )
 
     submit_command = commands.add_parser(
         "submit",
@@ -413,6 +422,7 @@ def _run(args: argparse.Namespace) -> int:
         workers=args.workers,
         threads_per_worker=args.threads_per_worker,
         memory_limit=args.memory_limit,
+        dashboard_address=args.dashboard,
     )
     if args.mpi:
         # Every rank runs this command; only rank 1 (the client) enters the block, so only

@@ -16,7 +16,7 @@ import logging
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from jobs.errors import InvalidInputError, ServiceUnreachableError
 
@@ -33,6 +33,7 @@ SCHEDULER_TIMEOUT = "5s"
 # On Azure ML the dashboard listens on every interface of the scheduler node, for a compute
 # instance in the same virtual network to open.
 MPI_DASHBOARD_ADDRESS = ":8787"
+LOCAL_DASHBOARD_ADDRESS = "127.0.0.1:8787"  # `run --dashboard`: this machine only
 
 
 @dataclass(frozen=True)
@@ -44,7 +45,8 @@ class ClusterSpec:
     workers: int = DEFAULT_WORKERS  # local cluster only
     threads_per_worker: int = DEFAULT_THREADS_PER_WORKER
     memory_limit: str | float | int = DEFAULT_MEMORY_LIMIT
-    dashboard_address: str | None = None  # local: None for distributed's default (:8787)
+    # local: serve the live dashboard at this address (":8787"); None: no live dashboard.
+    dashboard_address: str | None = None
     silence_logs: int = logging.WARNING  # local: the workers' log level
 
     @property
@@ -84,11 +86,7 @@ def dask_client(spec: ClusterSpec) -> Iterator[Client]:
             processes=True,
             memory_limit=spec.memory_limit,
             silence_logs=spec.silence_logs,
-            **(
-                {}
-                if spec.dashboard_address is None
-                else {"dashboard_address": spec.dashboard_address}
-            ),
+            **_dashboard_options(spec.dashboard_address),
         ) as cluster,
         Client(cluster) as client,
     ):
@@ -140,8 +138,33 @@ def start_mpi(threads_per_worker: int, memory_limit: str | float | int) -> Clien
     return client
 
 
+def _dashboard_options(address: str | None) -> dict[str, Any]:
+    """LocalCluster options for a live dashboard at `address`, or for none.
+
+    A local run's dashboard is opt-in: its bokeh server costs about a quarter of a second
+    before the first worker starts, more than the whole analysis of a small dataset, and
+    the performance report keeps the same plots after the run either way. Without one, the
+    scheduler's HTTP server (health and metrics only) takes a free port, not 8787, so that
+    runs side by side do not contend for it.
+    """
+    if address:
+        return {"dashboard_address": address}
+    return {"dashboard_address": ":0", "scheduler_kwargs": {"dashboard": False}}
+
+
+def _serves_dashboard(dask_scheduler: Any) -> bool:
+    return bool(getattr(dask_scheduler.http_application, "applications", ()))
+
+
+def dashboard_link(client: Client) -> str | None:
+    """The address of the scheduler's live dashboard, or None when it serves none."""
+    if not client.run_on_scheduler(_serves_dashboard):
+        return None
+    return str(client.dashboard_link)
+
+
 def _announce(client: Client, kind: str) -> tuple[str, str]:
     address = str(client.scheduler_info().get("address"))
-    dashboard = str(client.dashboard_link)
+    dashboard = dashboard_link(client) or "none (--dashboard serves one)"
     log.info("%s Dask cluster: scheduler %s, dashboard %s", kind, address, dashboard)
     return address, dashboard

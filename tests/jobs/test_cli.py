@@ -58,13 +58,28 @@ def test_sample_data_then_run_as_the_demo_does(
     assert ran.returncode == 0, ran.stderr
     assert f"summary: {tmp_path / 'report'}/summary.json" in ran.stdout
     assert f"plot:    {tmp_path / 'report'}/daily_means.png" in ran.stdout
-    assert json.loads((tmp_path / "report" / "summary.json").read_text())["rows"] == 20_000
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert summary["rows"] == 20_000
+    assert summary["cluster"]["dashboard"] is None  # a local run serves no live dashboard...
+    assert "dashboard none (--dashboard serves one)" in ran.stderr
     performance = tmp_path / "report" / "dask-performance-report.html"
     assert performance.stat().st_size > 0 and "<html" in performance.read_text().lower()
     # Checked before any cluster starts: exit 3 and the reason.
     again = main(["run", "--input", str(tmp_path / "data"), "--output", str(tmp_path / "report")])
     assert again == 3
     assert "already has content" in capsys.readouterr().err
+
+
+def test_run_serves_the_live_dashboard_when_asked(sensor_dataset: Path, tmp_path: Path) -> None:
+    """...unless `--dashboard` asks for one (a free port here, so tests never contend)."""
+    code = main(
+        ["run", "--input", str(sensor_dataset), "--output", str(tmp_path / "report"),
+         "--time-column", "readingTime", "--no-prepared", "--dashboard", "127.0.0.1:0"]
+    )  # fmt: skip
+    assert code == 0
+    summary = json.loads((tmp_path / "report" / "summary.json").read_text())
+    assert summary["cluster"]["dashboard"].startswith("http://127.0.0.1:")
+    assert summary["cluster"]["dashboard"].endswith("/status")
 
 
 @pytest.mark.parametrize("value", ["lots", "4 gigs", "-1", "0", "1.5x"])

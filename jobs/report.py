@@ -9,7 +9,6 @@ import json
 import logging
 import math
 import os
-import shutil
 import tempfile
 import warnings
 from collections.abc import Callable
@@ -174,12 +173,10 @@ class PerformanceReport:
             get_client()
         except ValueError:
             return cls(staging, None)
-        # inline: the file carries its own scripts, so it opens without internet access. The
-        # scheduler writes it; `finish` moves it into the staging (local or abfs).
-        scratch = tempfile.mkdtemp(prefix="dask-performance-report-")
-        recording = performance_report(
-            filename=str(Path(scratch, PERFORMANCE_REPORT_FILE)), stacklevel=2, mode="inline"
-        )
+        # inline: the file carries its own scripts, so it opens without internet access.
+        # Where the scheduler writes it is chosen in `finish`, so a run that fails before
+        # then leaves no scratch folder behind.
+        recording = performance_report(stacklevel=2, mode="inline")
         recording.__enter__()
         return cls(staging, recording)
 
@@ -188,12 +185,11 @@ class PerformanceReport:
         if self._recording is None:
             return None
         recording, self._recording = self._recording, None
-        path = Path(recording.filename)
-        try:
+        with tempfile.TemporaryDirectory(prefix="dask-performance-report-") as scratch:
+            path = Path(scratch, PERFORMANCE_REPORT_FILE)
+            recording.filename = str(path)
             recording.__exit__(None, None, None)
             write_bytes(self._staging, PERFORMANCE_REPORT_FILE, path.read_bytes())
-        finally:
-            shutil.rmtree(path.parent, ignore_errors=True)
         return PERFORMANCE_REPORT_FILE
 
 

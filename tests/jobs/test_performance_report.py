@@ -4,14 +4,16 @@ the marker, absent when the run fails or has no distributed client."""
 from __future__ import annotations
 
 import json
+import tempfile
 from pathlib import Path
 
 import pytest
 from distributed import Client
 
-from jobs import report
+from jobs import report, scan
 from jobs.analysis import AnalysisOptions, analyze
 from jobs.data import REPORT_MARKER
+from jobs.errors import InvalidInputError
 
 SENSORS = AnalysisOptions(time_column="readingTime", write_prepared=False)
 
@@ -40,3 +42,19 @@ def test_a_failed_run_leaves_no_performance_report(
     with pytest.raises(RuntimeError, match="plot failed"):
         analyze(str(sensor_dataset), str(tmp_path / "report"), SENSORS)
     assert not (tmp_path / "report").exists()
+
+
+def test_a_pass_that_fails_leaves_no_scratch_copy_of_the_report(
+    dask_client: Client, sensor_dataset: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def broken_pass(*args: object) -> None:
+        raise InvalidInputError("a damaged file")
+
+    monkeypatch.setattr(scan, "scan_partition", broken_pass)  # shipped to the workers by value
+    scratch = tmp_path / "tmp"
+    scratch.mkdir()
+    monkeypatch.setattr(tempfile, "tempdir", str(scratch))  # where a scratch copy would go
+    with pytest.raises(InvalidInputError, match="a damaged file"):
+        analyze(str(sensor_dataset), str(tmp_path / "report"), SENSORS)
+    assert not (tmp_path / "report").exists()
+    assert list(scratch.iterdir()) == []

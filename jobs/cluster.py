@@ -13,8 +13,10 @@ here, so every run warms its workers and reports its dashboard the same way.
 from __future__ import annotations
 
 import logging
+import signal
+import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -79,20 +81,46 @@ def dask_client(spec: ClusterSpec) -> Iterator[Client]:
         return
     # The in-process scheduler's lifecycle chatter buries the report; keep its warnings.
     logging.getLogger("distributed").setLevel(logging.WARNING)
-    with (
-        LocalCluster(
-            n_workers=spec.workers,
-            threads_per_worker=spec.threads_per_worker,
-            processes=True,
-            memory_limit=spec.memory_limit,
-            silence_logs=spec.silence_logs,
-            **_dashboard_options(spec.dashboard_address),
-        ) as cluster,
-        Client(cluster) as client,
-    ):
+    with ExitStack() as running:
+        # A cluster interrupted half-started cannot be closed (distributed's exit handler
+        # then fails on its unstarted workers, with a traceback): Ctrl-C or SIGTERM during
+        # the start takes effect once it is up, here, where `running` closes it.
+        with _interrupts_deferred():
+            cluster = running.enter_context(
+                LocalCluster(
+                    n_workers=spec.workers,
+                    threads_per_worker=spec.threads_per_worker,
+                    processes=True,
+                    memory_limit=spec.memory_limit,
+                    silence_logs=spec.silence_logs,
+                    **_dashboard_options(spec.dashboard_address),
+                )
+            )
+            client = running.enter_context(Client(cluster))
         warm_up_workers(client)
         _announce(client, spec.kind)
         yield client
+
+
+@contextmanager
+def _interrupts_deferred() -> Iterator[None]:
+    """Hold SIGINT and SIGTERM for the block and deliver them, to the handlers in place
+    before it, when the block ends (the main thread only; elsewhere signals go nowhere)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    held: list[int] = []
+    kinds = (signal.SIGINT, signal.SIGTERM)
+    previous = {
+        kind: signal.signal(kind, lambda signum, frame: held.append(signum)) for kind in kinds
+    }
+    try:
+        yield
+    finally:
+        for kind, handler in previous.items():
+            signal.signal(kind, signal.SIG_DFL if handler is None else handler)
+        for signum in dict.fromkeys(held):
+            signal.raise_signal(signum)
 
 
 @contextmanager

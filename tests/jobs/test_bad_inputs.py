@@ -301,7 +301,9 @@ def test_an_interrupted_run_removes_what_it_staged(
     )
     try:
         deadline = time.monotonic() + 120
-        while not list(output.glob(".staging-*")) and process.poll() is None:
+        # The pass has begun writing: the write probe before the cluster starts makes a
+        # staging folder too (an interrupt then: tests/jobs/test_cluster_start.py).
+        while not list(output.glob(".staging-*/prepared")) and process.poll() is None:
             assert time.monotonic() < deadline, "the run never started staging"
             time.sleep(0.05)
         time.sleep(0.5)  # inside the run, well before its commit

@@ -10,6 +10,7 @@ from pathlib import Path
 
 from bench import report, runner, whole
 from bench.dataset import DEFAULT_ROWS, MONTHS
+from bench.options import DEFAULT_SECTIONS, Options
 from jobs.errors import EXIT_OK, JobsError
 
 EXIT_DISAGREE = 6
@@ -82,7 +83,7 @@ def build_parser() -> argparse.ArgumentParser:
             "overhead on a tiny input, growth with rows and a run larger than the workers' "
             "memory, each against its target."
         ),
-        epilog=f"sections: {', '.join(runner.DEFAULT_SECTIONS)} (the default); the stage-level "
+        epilog=f"sections: {', '.join(DEFAULT_SECTIONS)} (the default); the stage-level "
         f"diagnostic {', '.join(runner.ALIASES['stages'])} (or `stages` for all four). "
         f"exit codes: 0 done, 2 bad command line, 3 invalid input, "
         f"{whole.ContenderFailedError.exit_code} a timed process failed, "
@@ -139,9 +140,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--only",
         type=parse_sections,
-        default=runner.DEFAULT_SECTIONS,
+        default=DEFAULT_SECTIONS,
         metavar="SECTION,...",
-        help=f"run only these sections (default: {','.join(runner.DEFAULT_SECTIONS)})",
+        help=f"run only these sections (default: {','.join(DEFAULT_SECTIONS)})",
     )
     parser.add_argument(
         "--json", type=Path, help="JSON record path (default: DATA_DIR/results/bench-UTC.json)"
@@ -153,7 +154,7 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the benchmark; print the tables and write the JSON record."""
     args = build_parser().parse_args(argv)
-    options = runner.Options(
+    options = Options(
         data_dir=args.data_dir / "data",
         rows=args.rows,
         sizes=args.sizes,

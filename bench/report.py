@@ -8,8 +8,9 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any
 
-from bench import agree, memory, runner, stages
+from bench import agree, memory, stages
 from bench.machine import describe_machine
+from bench.options import Options
 
 # name: (comparison, limit). Whole-process figures, medians of --repeat runs.
 TARGETS: dict[str, tuple[str, float]] = {
@@ -84,7 +85,7 @@ def target_values(out: dict[str, Any]) -> dict[str, float | None]:
 
 def build(record: dict[str, Any]) -> dict[str, Any]:
     """The JSON-ready record: every run, medians, checks, targets and their verdicts."""
-    options: runner.Options = record["options"]
+    options: Options = record["options"]
     out: dict[str, Any] = {
         "commandLine": record["commandLine"],
         "machine": describe_machine(),

@@ -18,51 +18,15 @@ import statistics
 import sys
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 from bench import agree, memory, stages, whole
 from bench.dataset import ensure_dataset, time_column
+from bench.options import DEFAULT_SECTIONS, Options
 
-DEFAULT_SECTIONS = ("whole", "shape", "overhead", "growth", "memory")
 SECTIONS = DEFAULT_SECTIONS + stages.SECTIONS
 ALIASES = {"stages": stages.SECTIONS}
 OVERHEAD_ROWS = 1_000
-
-
-@dataclass(frozen=True)
-class Options:
-    """What to run; every field has a `python -m bench` flag."""
-
-    data_dir: Path
-    rows: int
-    sizes: tuple[int, ...]
-    wide_rows: int = 4_000_000
-    workers: int = 2
-    duckdb_threads: int = 2
-    repeat: int = 3
-    sketch_size: int = 1000
-    memory_rows: int = 96_000_000
-    memory_limit: str = "2GiB"
-    sections: tuple[str, ...] = DEFAULT_SECTIONS
-    progress: bool = True
-
-    def stage_options(self) -> stages.StageOptions:
-        """The subset the stage diagnostic reads."""
-        return stages.StageOptions(
-            data_dir=self.data_dir,
-            rows=self.rows,
-            sizes=self.sizes,
-            sections=tuple(s for s in self.sections if s in stages.SECTIONS),
-            workers=self.workers,
-            duckdb_threads=self.duckdb_threads,
-            repeat=self.repeat,
-            sketch_size=self.sketch_size,
-            memory_rows=self.memory_rows,
-            memory_limit=self.memory_limit,
-            progress=self.progress,
-        )
 
 
 def dataset(options: Options, rows: int, shape: str = "taxi") -> whole.Dataset:
@@ -148,7 +112,6 @@ def run(options: Options, log: Callable[[str], None] = print) -> dict[str, Any]:
             log,
         )
     if wanted & set(stages.SECTIONS):
-        stage_options = options.stage_options()
-        record["stages"] = stages.summarise(stages.run(stage_options, log), stage_options)
+        record["stages"] = stages.summarise(stages.run(options, log), options)
     record["seconds"] = round(time.time() - started, 1)
     return record

@@ -21,6 +21,7 @@ from typing import Any
 
 from bench import agree, cluster, engines
 from bench.dataset import ensure_dataset
+from bench.options import Options
 from jobs.data import Location, inspect_parquet
 
 SECTIONS = ("main", "sweep", "scaling", "stages-memory")
@@ -31,23 +32,6 @@ ENGINE_LABELS = {
     "duckdb-approx": "duckdb, approx quartiles",
     "job": "dask job",
 }
-
-
-@dataclass(frozen=True)
-class StageOptions:
-    """What the diagnostic runs (a subset of `bench.runner.Options`)."""
-
-    data_dir: Path
-    rows: int
-    sizes: tuple[int, ...]
-    sections: tuple[str, ...]
-    workers: int = 2
-    duckdb_threads: int = 2
-    repeat: int = 3
-    sketch_size: int = 1000
-    memory_rows: int = 96_000_000
-    memory_limit: str = "2GiB"
-    progress: bool = True
 
 
 @dataclass
@@ -82,7 +66,7 @@ def compute_seconds(result: engines.Result) -> float:
 
 def measure(
     folder: Path,
-    options: StageOptions,
+    options: Options,
     *,
     engines_to_run: tuple[str, ...] = ("floor", "duckdb", "duckdb-approx", "job"),
     check: bool = True,
@@ -124,7 +108,7 @@ def measure(
     return result
 
 
-def run_memory(options: StageOptions, log: Callable[[str], None] = print) -> dict[str, Any]:
+def run_memory(options: Options, log: Callable[[str], None] = print) -> dict[str, Any]:
     """The analysis in this process on a dataset larger than the workers' combined memory
     limit: peak and spilled bytes per worker after the pass, and the checks."""
     folder = ensure_dataset(options.data_dir, options.memory_rows, progress=options.progress)
@@ -166,7 +150,7 @@ def run_memory(options: StageOptions, log: Callable[[str], None] = print) -> dic
     }
 
 
-def run(options: StageOptions, log: Callable[[str], None] = print) -> dict[str, Any]:
+def run(options: Options, log: Callable[[str], None] = print) -> dict[str, Any]:
     """The diagnostic sections asked for; the record `summarise` turns into JSON."""
     record: dict[str, Any] = {"measurements": {}, "scaling": None, "memory": None}
     wanted = set(options.sections)
@@ -238,7 +222,7 @@ def _size(rows: int, m: Measurement) -> dict[str, Any]:
     return entry
 
 
-def summarise(record: dict[str, Any], options: StageOptions) -> dict[str, Any]:
+def summarise(record: dict[str, Any], options: Options) -> dict[str, Any]:
     """The JSON-ready diagnostic: per size, growth, scaling and the in-process memory run."""
     from bench.report import growth_exponent
 

@@ -240,16 +240,18 @@ def duckdb_result(figures: dict[str, Any]) -> engines.Result:
     )
 
 
+def run_pipeline(module: str, spec: dict[str, Any], output: Path) -> tuple[float, dict[str, Any]]:
+    """`python -m MODULE SPEC` as a process writing to `output`: its wall seconds and the
+    JSON figures it prints on its last line."""
+    seconds, stdout = timed(
+        [sys.executable, "-m", module, json.dumps({**spec, "output": str(output)})]
+    )
+    return seconds, json.loads(stdout.strip().splitlines()[-1])
+
+
 def run_duckdb(spec: dict[str, Any], output: Path) -> ProcessRun:
     """DuckDB's whole pipeline as a process."""
-    command = [
-        sys.executable,
-        "-m",
-        "bench.duckdb_pipeline",
-        json.dumps({**spec, "output": str(output)}),
-    ]
-    seconds, stdout = timed(command)
-    figures = json.loads(stdout.strip().splitlines()[-1])
+    seconds, figures = run_pipeline("bench.duckdb_pipeline", spec, output)
     written, layout = written_files(output)
     return ProcessRun(
         "duckdb",
@@ -265,16 +267,9 @@ def run_duckdb(spec: dict[str, Any], output: Path) -> ProcessRun:
 
 def run_floor(spec: dict[str, Any], output: Path) -> ProcessRun:
     """The pyarrow floor as a process: read the job's columns, write them partitioned."""
-    command = [
-        sys.executable,
-        "-m",
-        "bench.floor_pipeline",
-        json.dumps({**spec, "output": str(output)}),
-    ]
-    seconds, stdout = timed(command)
-    rows = int(json.loads(stdout.strip().splitlines()[-1])["rows"])
+    seconds, figures = run_pipeline("bench.floor_pipeline", spec, output)
     written, layout = written_files(output)
-    return ProcessRun("floor", seconds, rows=rows, written=written, layout=layout)
+    return ProcessRun("floor", seconds, rows=int(figures["rows"]), written=written, layout=layout)
 
 
 def in_scratch(contender: str, run: Callable[[Path], ProcessRun]) -> ProcessRun:

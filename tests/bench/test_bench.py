@@ -13,6 +13,7 @@ from distributed import Client, LocalCluster
 from bench import agree, engines, report, stages, whole
 from bench.cli import EXIT_DISAGREE, main, parse_rows, parse_sections
 from bench.dataset import ensure_dataset
+from bench.options import Options
 from jobs.errors import InvalidInputError
 
 ROWS = 24_000
@@ -275,7 +276,7 @@ def test_stage_diagnostic_is_summarised_under_its_own_heading(
     measurement = stages.Measurement(rows=ROWS, files=12)
     for key, result in results.items():
         measurement.keep(key, result)
-    options = stages.StageOptions(Path("."), ROWS, (ROWS,), ("main",))
+    options = Options(Path("."), ROWS, (ROWS,), sections=("main",))
     out = stages.summarise({"measurements": {ROWS: measurement}}, options)
     assert out["sizes"][0]["jobVsDuckdb"] > 0 and out["sizes"][0]["jobVsFloor"] > 0
     printed = "\n".join(stages.render(out))

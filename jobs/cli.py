@@ -13,6 +13,7 @@ import argparse
 import importlib
 import logging
 import signal
+import socket
 import sys
 import threading
 from collections.abc import Sequence
@@ -79,6 +80,20 @@ def _memory_limit(text: str) -> str | float:
     except (ValueError, TypeError):
         pass
     raise argparse.ArgumentTypeError(f"expected {MEMORY_FORMS}; got {text!r}")
+
+
+def _dashboard_address(text: str) -> str:
+    """`[HOST]:PORT` for the live dashboard, checked before any cluster starts."""
+    host, colon, port = text.strip().rpartition(":")
+    if not colon or not port.isdigit() or int(port) > 65535:
+        raise argparse.ArgumentTypeError(f"expected [HOST]:PORT, e.g. 127.0.0.1:8787; got {text!r}")
+    try:
+        socket.getaddrinfo(host or None, int(port))
+    except (OSError, UnicodeError):
+        raise argparse.ArgumentTypeError(
+            f"host {host!r} of {text!r} is not an address here"
+        ) from None
+    return text.strip()
 
 
 def _on_interrupt(signum: int, frame: Any) -> None:
@@ -289,6 +304,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--dashboard",
         nargs="?",
         const=cluster.LOCAL_DASHBOARD_ADDRESS,
+        type=_dashboard_address,
         metavar="ADDRESS",
         help="serve the local cluster's live Dask dashboard while the run lasts, at ADDRESS "
         f"(default {cluster.LOCAL_DASHBOARD_ADDRESS}); the performance report is written "

@@ -86,8 +86,8 @@ def dask_client(spec: ClusterSpec) -> Iterator[Client]:
         # then fails on its unstarted workers, with a traceback): Ctrl-C or SIGTERM during
         # the start takes effect once it is up, here, where `running` closes it.
         with _interrupts_deferred():
-            cluster = running.enter_context(
-                LocalCluster(
+            try:
+                local = LocalCluster(
                     n_workers=spec.workers,
                     threads_per_worker=spec.threads_per_worker,
                     processes=True,
@@ -95,7 +95,15 @@ def dask_client(spec: ClusterSpec) -> Iterator[Client]:
                     silence_logs=spec.silence_logs,
                     **_dashboard_options(spec.dashboard_address),
                 )
-            )
+            except (RuntimeError, OSError) as error:
+                if not spec.dashboard_address:
+                    raise
+                raise InvalidInputError(
+                    f"the local Dask cluster could not serve its dashboard at "
+                    f"{spec.dashboard_address} ({error}); give --dashboard an address of this "
+                    "machine, e.g. 127.0.0.1:8787"
+                ) from None
+            cluster = running.enter_context(local)
             client = running.enter_context(Client(cluster))
         warm_up_workers(client)
         _announce(client, spec.kind)

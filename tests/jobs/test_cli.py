@@ -82,6 +82,40 @@ def test_run_serves_the_live_dashboard_when_asked(sensor_dataset: Path, tmp_path
     assert summary["cluster"]["dashboard"].endswith("/status")
 
 
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("nonsense", "expected [HOST]:PORT"),
+        ("8787", "expected [HOST]:PORT"),
+        (":99999", "expected [HOST]:PORT"),
+        ("no-such-host.invalid:8787", "host 'no-such-host.invalid'"),
+    ],
+)
+def test_a_dashboard_address_of_the_wrong_form_exits_2(
+    value: str, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`--dashboard nonsense` ended in a traceback from the cluster's start."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--input", "a", "--output", "b", "--dashboard", value])
+    assert exit_.value.code == 2
+    err = capsys.readouterr().err
+    assert "--dashboard" in err and message in err and "Traceback" not in err
+
+
+def test_a_dashboard_address_not_of_this_machine_exits_3(
+    sensor_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # 192.0.2.1 (TEST-NET-1) is never an address of this machine: binding to it fails at once.
+    code = main(
+        ["run", "--input", str(sensor_dataset), "--output", str(tmp_path / "report"),
+         "--time-column", "readingTime", "--dashboard", "192.0.2.1:8787"]
+    )  # fmt: skip
+    assert code == 3
+    err = capsys.readouterr().err
+    assert "could not serve its dashboard at 192.0.2.1:8787" in err and "Traceback" not in err
+    assert not (tmp_path / "report").exists()
+
+
 @pytest.mark.parametrize("value", ["lots", "4 gigs", "-1", "0", "1.5x"])
 def test_memory_limit_of_the_wrong_form_exits_2(
     value: str, capsys: pytest.CaptureFixture[str]

@@ -122,9 +122,19 @@ PASS_MMAP_THRESHOLD = 32 * 2**20  # glibc's largest: a partition's arrays come f
 PASS_TRIM_THRESHOLD = 256 * 2**20  # free heap kept for the next partition before trimming
 
 
-def reuse_partition_memory() -> bool:
+def trim_threshold(memory_limit: int | None) -> int:
+    """The free heap a worker keeps: `PASS_TRIM_THRESHOLD`, or an eighth of its memory limit
+    if that is less, so that what it keeps between tasks never brings it near distributed's
+    pause threshold (80% of the limit), where a worker holding no data would stay paused."""
+    if not memory_limit:
+        return PASS_TRIM_THRESHOLD
+    return min(PASS_TRIM_THRESHOLD, memory_limit // 8)
+
+
+def reuse_partition_memory(memory_limit: int | None = None) -> bool:
     """Let this process's C allocator keep and reuse the memory of one partition for the
-    next; False where the C library is not glibc.
+    next (keeping at most `trim_threshold(memory_limit)` free); False where the C library
+    is not glibc.
 
     Each task of the pass allocates and frees the same few hundred MB of numpy arrays.
     glibc serves blocks over `M_MMAP_THRESHOLD` with fresh pages from the kernel, and
@@ -140,11 +150,11 @@ def reuse_partition_memory() -> bool:
     except OSError:
         return False
     mmap = libc.mallopt(M_MMAP_THRESHOLD, PASS_MMAP_THRESHOLD)
-    trim = libc.mallopt(M_TRIM_THRESHOLD, PASS_TRIM_THRESHOLD)
+    trim = libc.mallopt(M_TRIM_THRESHOLD, trim_threshold(memory_limit))
     return bool(mmap and trim)  # mallopt returns 1 on success
 
 
-def _prepare_worker() -> None:
+def _prepare_worker(dask_worker: Any) -> None:
     # pyarrow converts numpy arrays through its pandas shim, so the pass imports pandas
     # anyway: import it here, before a run is timed and profiled, not inside the first task.
     import pandas  # noqa: F401
@@ -152,7 +162,7 @@ def _prepare_worker() -> None:
 
     import jobs.scan  # noqa: F401
 
-    reuse_partition_memory()
+    reuse_partition_memory(dask_worker.memory_manager.memory_limit)
 
     for name in ("distributed.worker", "distributed.worker.state_machine"):
         logger = logging.getLogger(name)

@@ -77,3 +77,11 @@ def test_warmed_up_workers_reuse_a_partitions_memory_instead_of_faulting_it_in_a
     # numpy asks for huge pages for big arrays, so a fault can map 2 MB: compare, don't count.
     assert warm < pages_per_round  # less than one round's arrays: the heap is reused
     assert cold > 10 * warm  # without it, faulted in again round after round
+
+
+def test_a_worker_keeps_at_most_an_eighth_of_its_memory_limit_free() -> None:
+    from jobs.frames import PASS_TRIM_THRESHOLD, trim_threshold
+
+    assert trim_threshold(None) == trim_threshold(0) == PASS_TRIM_THRESHOLD
+    assert trim_threshold(16 * 2**30) == PASS_TRIM_THRESHOLD  # a large worker: the cap
+    assert trim_threshold(1 * 2**30) == 128 * 2**20  # 1 GiB: far from the 80% pause

@@ -34,7 +34,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from jobs import prepare, report, scan, stats
-from jobs.cluster import dashboard_link
+from jobs.cluster import current_client, dashboard_link
 from jobs.data import (
     Location,
     ParquetDataset,
@@ -261,22 +261,16 @@ class Timings:
 
 def _worker_addresses() -> set[str]:
     """The addresses of the current distributed client's workers; none without a client."""
-    try:
-        from distributed import get_client
-
-        client = get_client()
-    except ValueError:
+    client = current_client()
+    if client is None:
         return set()
     return set(client.scheduler_info(n_workers=-1).get("workers", {}))
 
 
 def _cluster_info(started_with: set[str]) -> dict[str, Any]:
     """The cluster a run used, and how its workers fared since `started_with` were there."""
-    try:
-        from distributed import get_client
-
-        client = get_client()
-    except ValueError:
+    client = current_client()
+    if client is None:
         return {"scheduler": "local (no distributed client)"}
     info = client.scheduler_info(n_workers=-1)
     workers = info.get("workers", {})

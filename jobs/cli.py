@@ -300,7 +300,7 @@ def build_parser() -> argparse.ArgumentParser:
         default=cluster.DEFAULT_WORKERS,
         help="local cluster worker processes (default: %(default)s)",
     )
-    run.add_argument(
+    where.add_argument(
         "--dashboard",
         nargs="?",
         const=cluster.LOCAL_DASHBOARD_ADDRESS,

@@ -174,6 +174,16 @@ def start_mpi(threads_per_worker: int, memory_limit: str | float | int) -> Clien
     return client
 
 
+def current_client() -> Client | None:
+    """The distributed client this process is using, or None (Dask's local scheduler)."""
+    from distributed import get_client
+
+    try:
+        return get_client()
+    except ValueError:
+        return None
+
+
 def _dashboard_options(address: str | None) -> dict[str, Any]:
     """LocalCluster options for a live dashboard at `address`, or for none.
 

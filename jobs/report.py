@@ -167,11 +167,11 @@ class PerformanceReport:
     @classmethod
     def start(cls, staging: Location) -> PerformanceReport:
         """Start recording on the current distributed client, if there is one."""
-        from distributed import get_client, performance_report
+        from distributed import performance_report
 
-        try:
-            get_client()
-        except ValueError:
+        from jobs.cluster import current_client
+
+        if current_client() is None:
             return cls(staging, None)
         # inline: the file carries its own scripts, so it opens without internet access.
         # Where the scheduler writes it is chosen in `finish`, so a run that fails before
@@ -200,11 +200,10 @@ def start_plot(daily: pd.DataFrame, title: str) -> Callable[[], bytes]:
     while this process renders the performance report and writes the other files; a cluster
     whose workers lack matplotlib gets it drawn here instead.
     """
-    try:
-        from distributed import get_client
+    from jobs.cluster import current_client
 
-        client = get_client()
-    except ValueError:
+    client = current_client()
+    if client is None:
         png = plot_daily_means(daily, title)
         return lambda: png
     drawing = client.submit(plot_daily_means, daily, title, pure=False)

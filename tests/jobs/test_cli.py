@@ -102,6 +102,17 @@ def test_a_dashboard_address_of_the_wrong_form_exits_2(
     assert "--dashboard" in err and message in err and "Traceback" not in err
 
 
+@pytest.mark.parametrize("other", [["--mpi"], ["--scheduler", "tcp://127.0.0.1:8786"]])
+def test_dashboard_is_for_a_local_cluster_only(
+    other: list[str], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """dask-mpi always serves its dashboard, and a running scheduler has its own."""
+    with pytest.raises(SystemExit) as exit_:
+        main(["run", "--input", "a", "--output", "b", "--dashboard", *other])
+    assert exit_.value.code == 2
+    assert f"argument {other[0]}: not allowed with argument --dashboard" in capsys.readouterr().err
+
+
 def test_a_dashboard_address_not_of_this_machine_exits_3(
     sensor_dataset: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:

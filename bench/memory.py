@@ -3,9 +3,10 @@ workers' combined memory limit. It must finish (exit 0) without losing a worker,
 spill storm, and with every worker's peak resident memory within its limit.
 
 What the workers did comes from the job's own summary.json `cluster` object (`workers`,
-`peakMemoryBytes`, `spilledBytes`, `workersLost`); figures the job does not report yet are
-recorded as absent (null), never guessed. Rows and drops are checked, untimed, against a
-DuckDB count over the same files (no describe: exact quartiles take minutes at this size).
+`peakMemoryBytes`, `spilledBytes`, `workersLost`); a figure missing from a summary (one written
+before the job reported it) is recorded as null, never guessed. Rows and drops are checked,
+untimed, against a DuckDB count over the same files (no describe: exact quartiles take
+minutes at this size).
 """
 
 from __future__ import annotations

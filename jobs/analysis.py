@@ -338,7 +338,7 @@ def execute(run: CheckedRun) -> dict[str, Any]:
         summary["timings"] = dict(run.timings.seconds)
         summary["totalSeconds"] = round(time.perf_counter() - run.started, 4)
         report.write_bytes(staging, report.SUMMARY_FILE, report.summary_bytes(summary))
-        summary["mlflow"] = report.log_to_mlflow(summary, _report_files(staging))
+        summary["mlflow"] = report.log_to_mlflow(summary, lambda: _report_files(staging))
         run.staged.commit()
     except BaseException:
         run.staged.abort()

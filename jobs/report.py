@@ -222,9 +222,11 @@ def tracking_uri() -> str | None:
     return os.environ.get("MLFLOW_TRACKING_URI") or None
 
 
-def log_to_mlflow(summary: dict[str, Any], files: dict[str, bytes]) -> bool:
-    """Log the figures as metrics and the report files as artifacts to the active MLflow
-    run; return False (with a warning) when the tracking store cannot be used."""
+def log_to_mlflow(summary: dict[str, Any], files: Callable[[], dict[str, bytes]]) -> bool:
+    """Log the figures as metrics and the report files (`files()`, read only when MLflow
+    tracking is configured: they include a performance report of megabytes, perhaps over
+    abfs) as artifacts to the active MLflow run; return False (with a warning) when the
+    tracking store cannot be used."""
     uri = tracking_uri()
     if uri is None:
         return False
@@ -253,7 +255,7 @@ def log_to_mlflow(summary: dict[str, Any], files: dict[str, bytes]) -> bool:
         mlflow.log_metrics(metrics)
         mlflow.log_params({"timeColumn": summary["timeColumn"], "dataset": summary["dataset"]})
         with tempfile.TemporaryDirectory() as folder:
-            for name, data in files.items():
+            for name, data in files().items():
                 Path(folder, name).write_bytes(data)
             mlflow.log_artifacts(folder, artifact_path="report")
     finally:

@@ -58,3 +58,22 @@ def test_a_pass_that_fails_leaves_no_scratch_copy_of_the_report(
         analyze(str(sensor_dataset), str(tmp_path / "report"), SENSORS)
     assert not (tmp_path / "report").exists()
     assert list(scratch.iterdir()) == []
+
+
+def test_without_mlflow_the_report_files_are_not_read_back(
+    dask_client: Client,
+    sensor_dataset: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    clean_env: pytest.MonkeyPatch,
+) -> None:
+    """Reading them back (megabytes, perhaps over abfs) only serves MLflow's artifacts."""
+    from jobs import analysis
+
+    def no_read_back(staging: object) -> dict[str, bytes]:
+        raise AssertionError("report files read back without MLflow tracking")
+
+    monkeypatch.setattr(analysis, "_report_files", no_read_back)
+    summary = analyze(str(sensor_dataset), str(tmp_path / "report"), SENSORS)
+    assert summary["mlflow"] is False
+    assert (tmp_path / "report" / report.PERFORMANCE_REPORT_FILE).exists()
